@@ -1,0 +1,60 @@
+# The commands a learner needs. Each target does its own set-up.
+#   make lab        JupyterLab on 127.0.0.1, notebooks open
+#   make test       unit/integration tests + every notebook (pytest --nbval)
+#   make image      build hello-tornado:latest (and :VERSION)
+#   make notebooks  re-execute the notebooks in place (refreshes committed outputs)
+#   make clean      remove build/, the venv, and containers/networks this project made
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+VERSION = $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' service/__init__.py)
+LABEL  := app.kubernetes.io/part-of=hello-microservices
+LAB_PORT ?= 8888
+# The images to build from; scripts/base-images.sh writes what this machine can use.
+IMAGES_ENV := build/images.env
+
+.PHONY: lab test image notebooks lint clean base-images wheelhouse venv
+
+venv: $(STAMP)
+$(STAMP): requirements-dev.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (hello-microservices)" >/dev/null
+	@touch $@
+
+lab: venv
+	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(LAB_PORT) --notebook-dir=notebooks
+
+# Docker-dependent set-up runs only where an engine answers; without one the Docker
+# tests and notebooks are skipped with a reason that says how to get one.
+test: venv
+	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory base-images wheelhouse; \
+	 else echo "No Docker engine answers: Docker tests and notebooks will be skipped (see README)."; fi
+	$(BIN)/pytest
+
+base-images:
+	bash scripts/base-images.sh
+
+wheelhouse: venv
+	PIP="$(BIN)/python -m pip" bash scripts/wheelhouse.sh
+
+image: base-images wheelhouse
+	. ./$(IMAGES_ENV) && docker build --build-arg PYTHON_IMAGE="$$PYTHON_IMAGE" \
+	    -t hello-tornado:latest -t hello-tornado:$(VERSION) .
+
+notebooks: venv
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.timeout=600 notebooks/[0-9]*.ipynb
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/hadolint Dockerfile docker/*.Dockerfile
+
+clean:
+	-docker ps -aq --filter label=$(LABEL) | xargs -r docker rm -f
+	-docker network ls -q --filter label=$(LABEL) | xargs -r docker network rm
+	rm -rf build $(VENV)

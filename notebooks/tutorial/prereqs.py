@@ -1,0 +1,72 @@
+"""What a notebook needs before its first real step, and what to do when it is missing.
+
+Notebooks call `require(...)` in their first cell, so a learner reads one clear
+sentence instead of a traceback ten cells later. The test suite uses the same checks to
+skip a notebook as a whole, with the same sentence as the reason.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+
+class MissingPrerequisite(RuntimeError):
+    """Something this notebook needs is not available; the message says how to get it."""
+
+
+def docker_problem() -> str | None:
+    """None when a Docker engine answers, else what is wrong and how to fix it."""
+    if shutil.which("docker") is None:
+        return ("the `docker` command is not installed. Install Docker Engine or Docker "
+                "Desktop; on Debian/Ubuntu as root: `bash scripts/provision-docker.sh`.")
+    try:
+        probe = subprocess.run(
+            ["docker", "info", "--format", "{{.ServerVersion}}"],
+            capture_output=True, text=True, timeout=20,
+        )
+    except subprocess.TimeoutExpired:
+        return "the Docker engine did not answer `docker info` within 20 s; is it overloaded?"
+    if probe.returncode != 0:
+        said = probe.stderr.strip().splitlines()[-1] if probe.stderr.strip() else "no output"
+        return (f"no Docker engine answers (`docker info` failed: {said}). "
+                "Start Docker Desktop, or `sudo systemctl start docker`, or as root "
+                "`bash scripts/provision-docker.sh`.")
+    return None
+
+
+def cluster_problem() -> str | None:
+    """None when a Kubernetes API server answers with the current kubeconfig."""
+    try:
+        from kubernetes import client, config
+        from kubernetes.config.config_exception import ConfigException
+    except ImportError:
+        return "the `kubernetes` Python package is missing; run `make lab` or `make test` once."
+    try:
+        config.load_kube_config()
+    except (ConfigException, FileNotFoundError, TypeError) as exc:
+        return (f"no Kubernetes cluster is configured ({exc}). Create a local one, e.g. "
+                "`bash scripts/kind-cluster.sh` (kind), `minikube start`, `k3d cluster create`, "
+                "or enable Kubernetes in Docker Desktop; then re-run this notebook.")
+    try:
+        client.VersionApi().get_code(_request_timeout=5)
+    except Exception as exc:  # any failure to reach the API server means: no cluster here
+        return (f"the cluster in your kubeconfig does not answer ({type(exc).__name__}). "
+                "Start it (e.g. `kind get clusters`, `minikube status`) or create one with "
+                "`bash scripts/kind-cluster.sh`.")
+    return None
+
+
+CHECKS = {"docker": docker_problem, "cluster": cluster_problem}
+
+
+def problems(*needs: str) -> list[str]:
+    return [f"{need}: {msg}" for need in needs if (msg := CHECKS[need]())]
+
+
+def require(*needs: str) -> None:
+    """Raise MissingPrerequisite naming every missing thing; print a short OK otherwise."""
+    found = problems(*needs)
+    if found:
+        raise MissingPrerequisite("This notebook cannot run here yet:\n- " + "\n- ".join(found))
+    print("Prerequisites OK:", ", ".join(needs) if needs else "none")

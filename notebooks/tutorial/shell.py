@@ -1,0 +1,161 @@
+"""Run a command the way a learner would type it: echo it, stream its output, fail loudly.
+
+A bare `!cmd` in a notebook ignores the exit status, so a broken step would pass the
+test. `run` raises instead, and the cell (and nbval) fail with the command's output.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
+
+
+def _display(argv: Sequence[str]) -> str:
+    """How the command reads when typed: `python`, not this machine's interpreter path."""
+    shown = ["python" if arg == sys.executable else arg for arg in argv]
+    return shlex.join(shown)
+
+
+class CommandFailed(RuntimeError):
+    def __init__(self, command: str, returncode: int, output: str) -> None:
+        tail = "\n".join(output.rstrip().splitlines()[-20:])
+        super().__init__(f"`{command}` exited with status {returncode}. Last output:\n{tail}")
+        self.command, self.returncode, self.output = command, returncode, output
+
+
+def run(
+    command: str | Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike | None = None,
+    timeout: float | None = 600,
+    quiet: bool = False,
+    check: bool = True,
+) -> str:
+    """Run `command`, print `$ command` and its merged stdout/stderr live; return the output.
+
+    `env` adds to (does not replace) the current environment. Raises CommandFailed on a
+    non-zero exit when `check` is true, TimeoutExpired after `timeout` seconds.
+    """
+    argv = shlex.split(command) if isinstance(command, str) else list(command)
+    shown = command if isinstance(command, str) else _display(argv)
+    print(f"$ {shown}", flush=True)
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+    )
+    lines = []
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            if not quiet:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+        proc.wait(timeout=timeout)
+    except BaseException:  # KeyboardInterrupt (Jupyter's stop button) included
+        proc.kill()
+        proc.wait()
+        raise
+    output = "".join(lines)
+    if check and proc.returncode != 0:
+        raise CommandFailed(shown, proc.returncode, output)
+    return output
+
+
+class Background:
+    """A command running in the background, its output collected as it arrives.
+
+    Every Background is killed when the Python process exits (kernel restart included),
+    so a failed cell cannot leave a server listening.
+    """
+
+    _alive: ClassVar[set[Background]] = set()
+
+    def __init__(self, command: str | Sequence[str], *, env: Mapping[str, str] | None = None,
+                 echo: bool = True) -> None:
+        argv = shlex.split(command) if isinstance(command, str) else list(command)
+        self.command = command if isinstance(command, str) else _display(argv)
+        if echo:
+            print(f"$ {self.command} &", flush=True)
+        self.proc = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            errors="replace", env={**os.environ, **(env or {})},
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        Background._alive.add(self)
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for_line(self, pattern: str, timeout: float = 15.0) -> re.Match:
+        """The first output line matching `pattern`; AssertionError with the output if none."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in list(self.lines):
+                if match := regex.search(line):
+                    return match
+            if self.proc.poll() is not None and not self._reader.is_alive():
+                break
+            time.sleep(0.02)
+        raise AssertionError(f"no output line matching {pattern!r} from `{self.command}`; "
+                             f"output so far:\n{self.output}")
+
+    def wait(self, timeout: float = 15.0) -> int:
+        code = self.proc.wait(timeout=timeout)
+        self._reader.join(timeout=5)
+        Background._alive.discard(self)
+        return code
+
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = 15.0) -> int:
+        """Send `signum` (SIGTERM, like `docker stop`), wait, return the exit status."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signum)
+        return self.wait(timeout)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.wait()
+
+    @classmethod
+    def kill_all(cls) -> int:
+        """Kill every background command still running; return how many there were."""
+        alive = [bg for bg in cls._alive if bg.proc.poll() is None]
+        for bg in list(cls._alive):
+            bg.kill()
+        return len(alive)
+
+
+def start(command: str | Sequence[str], *, env: Mapping[str, str] | None = None,
+          echo: bool = True) -> Background:
+    """Start `command` in the background (like `command &` in a shell)."""
+    return Background(command, env=env, echo=echo)
+
+
+atexit.register(Background.kill_all)

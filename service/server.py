@@ -1,0 +1,61 @@
+"""Run the app as a process: listen, serve, and stop gracefully on SIGTERM/SIGINT.
+
+Docker (`docker stop`) and Kubernetes (pod deletion, rolling updates) ask a container
+to stop with SIGTERM and kill it a grace period later. Stopping well means: stop
+accepting, let the requests already in flight finish, close, exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+
+import tornado.httpserver
+import tornado.netutil
+
+from service import __version__
+from service.app import make_app
+from service.config import Settings
+
+log = logging.getLogger("service")
+
+
+async def serve(settings: Settings, ready: asyncio.Future | None = None) -> None:
+    """Serve until SIGTERM or SIGINT, then drain in-flight requests and return."""
+    app = make_app(settings)
+    server = tornado.httpserver.HTTPServer(app, xheaders=True)
+    sockets = tornado.netutil.bind_sockets(settings.port, settings.address)
+    server.add_sockets(sockets)
+    port = sockets[0].getsockname()[1]
+    log.info(
+        "hello-tornado %s listening on http://%s:%d (instance %s)",
+        __version__, settings.address, port, settings.instance,
+    )
+    if ready is not None:
+        ready.set_result(port)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, _on_signal, signum, stop)
+    await stop.wait()
+
+    server.stop()  # no new connections from here on
+    in_flight = app.settings["in_flight"]
+    deadline = time.monotonic() + settings.shutdown_timeout
+    while in_flight and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    if in_flight:
+        log.warning("shutdown: %d request(s) still running after %.1f s, closing anyway",
+                    len(in_flight), settings.shutdown_timeout)
+    await server.close_all_connections()
+    await app.settings["queue"].close()
+    log.info("shutdown complete")
+
+
+def _on_signal(signum: int, stop: asyncio.Event) -> None:
+    log.info("received %s: no new connections, finishing in-flight requests",
+             signal.Signals(signum).name)
+    stop.set()

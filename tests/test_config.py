@@ -1,0 +1,61 @@
+"""Settings: environment first, flags override, bad input gives a clear error."""
+
+import subprocess
+import sys
+
+import pytest
+
+from service.config import ENV_VARS, ConfigError, Settings, load_settings
+
+
+def test_defaults():
+    s = load_settings([], environ={})
+    assert (s.port, s.address, s.redis_url, s.queue_key) == (
+        8080, "0.0.0.0", "redis://localhost:6379/0", "hello:queue")
+    assert s.max_body_bytes == 64 * 1024
+
+
+def test_environment_then_flags():
+    env = {"PORT": "9000", "ADDRESS": "127.0.0.1", "POD_NAME": "hello-abc"}
+    s = load_settings([], environ=env)
+    assert (s.port, s.address, s.instance) == (9000, "127.0.0.1", "hello-abc")
+    assert load_settings(["--port", "9100"], environ=env).port == 9100
+
+
+def test_every_setting_has_an_env_var_the_service_declares():
+    # ENV_VARS feeds the Kubernetes cross-checks; it must list exactly what is read.
+    from service.config import _OPTIONS
+
+    assert {env for env, _, _ in _OPTIONS.values()} | {"POD_NAME"} == ENV_VARS
+    assert set(Settings.__dataclass_fields__) == set(_OPTIONS) | {"instance"}
+
+
+@pytest.mark.parametrize("env, fragment", [
+    ({"PORT": "eighty"}, "PORT: port must be a whole number"),
+    ({"PORT": "70000"}, "PORT: port must be between 0 and 65535"),
+    ({"MAX_BODY_BYTES": "0"}, "MAX_BODY_BYTES: expected a number above 0"),
+    ({"LOG_LEVEL": "loud"}, "LOG_LEVEL: log level must be one of"),
+])
+def test_bad_environment_names_the_variable(env, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        load_settings([], environ=env)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--port", "x"], "argument --port: port must be a whole number, got 'x'"),
+    (["--port", "-1"], "argument --port: port must be between 0 and 65535"),
+    (["--bogus"], "unrecognized arguments: --bogus"),
+])
+def test_bad_flags_exit_2_with_usage(args, fragment):
+    proc = subprocess.run([sys.executable, "-m", "service", *args],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2
+    assert "usage: python -m service" in proc.stderr
+    assert fragment in proc.stderr
+
+
+def test_bad_environment_exits_2_from_the_command_line():
+    proc = subprocess.run([sys.executable, "-m", "service"], env={"PORT": "abc", "PATH": ""},
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2
+    assert "environment variable PORT" in proc.stderr

@@ -1,0 +1,77 @@
+"""The service as a process: start-up line, real signals, exit status, port clash."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import sys
+import time
+
+import pytest
+from tutorial.net import fetch
+from tutorial.shell import Background, start
+
+NO_REDIS = {"REDIS_URL": "redis://127.0.0.1:9/0"}
+
+
+@pytest.fixture
+def service():
+    started: list[Background] = []
+
+    def launch(*args, **env):
+        proc = start([sys.executable, "-m", "service", "--address", "127.0.0.1", "--port", "0",
+                      *args], env={**NO_REDIS, **env}, echo=False)
+        started.append(proc)
+        return proc
+
+    yield launch
+    for proc in started:
+        proc.kill()
+
+
+def port_of(proc: Background) -> int:
+    return int(proc.wait_for_line(r"listening on http://[^:]+:(\d+)").group(1))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_stops_cleanly_with_status_0(service, signum):
+    proc = service()
+    port = port_of(proc)
+    assert fetch(f"http://127.0.0.1:{port}/").text == "Hello World"
+    assert proc.stop(signum) == 0
+    assert f"received {signal.Signals(signum).name}" in proc.output
+    assert "shutdown complete" in proc.output
+    assert "200 GET /" in proc.output  # the request log line
+
+
+def test_in_flight_request_finishes_after_sigterm(service):
+    proc = service()
+    port = port_of(proc)
+    # Start a POST whose body arrives slowly: the request is in flight when SIGTERM lands.
+    body = b'{"n": 1}'
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.sendall(b"POST /enqueue HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: %d\r\n\r\n" % len(body) + body[:3])
+    time.sleep(0.3)
+    proc.proc.send_signal(signal.SIGTERM)
+    proc.wait_for_line("received SIGTERM")
+    # New connections are refused from now on...
+    with pytest.raises(OSError):
+        fetch(f"http://127.0.0.1:{port}/", timeout=2)
+    # ...but the request in flight still gets its answer (503 here: no Redis).
+    sock.sendall(body[3:])
+    reply = sock.recv(65536).decode()
+    sock.close()
+    assert reply.startswith("HTTP/1.1 503"), reply
+    assert proc.wait() == 0
+    assert "shutdown complete" in proc.output
+
+
+def test_port_in_use_is_a_clear_error(service):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        proc = service("--port", str(port))
+        assert proc.wait() == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in proc.output
