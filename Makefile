@@ -26,8 +26,12 @@ $(STAMP): requirements-dev.txt pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (hello-microservices)" >/dev/null
 	@touch $@
 
+# Jupyter refuses to run as root unless told; containers and CI machines often are root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: venv
-	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(LAB_PORT) --notebook-dir=notebooks
+	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(LAB_PORT) $(ALLOW_ROOT) \
+	    --notebook-dir=notebooks
 
 # Docker-dependent set-up runs only where an engine answers; without one the Docker
 # tests and notebooks are skipped with a reason that says how to get one.
