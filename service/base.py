@@ -22,6 +22,11 @@ class JSONErrorHandler(tornado.web.RequestHandler):
         # Track every live request so a graceful shutdown can wait for them.
         self.application.settings["in_flight"].add(self)
 
+    def set_default_headers(self) -> None:
+        # While the server drains, tell keep-alive clients not to reuse this connection.
+        if self.application.settings.get("draining"):
+            self.set_header("Connection", "close")
+
     def on_finish(self) -> None:
         self.application.settings["in_flight"].discard(self)
 
@@ -29,6 +34,12 @@ class JSONErrorHandler(tornado.web.RequestHandler):
         self.application.settings["in_flight"].discard(self)
 
     def write_error(self, status_code: int, **kwargs) -> None:
+        """Called by send_error(status, message=..., headers={...}) and for exceptions.
+
+        send_error() clears headers set earlier, so extra ones come in as `headers`.
+        """
+        for name, value in kwargs.get("headers", {}).items():
+            self.set_header(name, value)
         if status_code == 405:
             # Tell the client which methods this path does support (RFC 9110).
             self.set_header("Allow", ", ".join(_implemented_methods(type(self))))

@@ -99,14 +99,18 @@ _OPTIONS = {
 }
 
 
-def build_parser(prog: str = "python -m service") -> argparse.ArgumentParser:
+def build_parser(
+    prog: str = "python -m service", names: Sequence[str] = tuple(_OPTIONS)
+) -> argparse.ArgumentParser:
+    """A parser with a flag for each setting in `names` (all of them by default)."""
     parser = argparse.ArgumentParser(
         prog=prog,
         description="hello-tornado: answers GET / with 'Hello World'.",
         epilog="Every flag can also be set by the environment variable in brackets.",
     )
     defaults = Settings()
-    for name, (env, kind, text) in _OPTIONS.items():
+    for name in names:
+        env, kind, text = _OPTIONS[name]
         parser.add_argument(
             "--" + name.replace("_", "-"),
             dest=name,
@@ -117,19 +121,15 @@ def build_parser(prog: str = "python -m service") -> argparse.ArgumentParser:
     return parser
 
 
-def load_settings(
-    argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
-) -> Settings:
-    """Settings from `environ` (default: os.environ) overridden by `argv` flags.
+def settings_from(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from parsed flags, falling back to `environ`, then to the defaults.
 
-    Bad flags exit through argparse (status 2, usage printed); a bad environment
-    variable raises ConfigError naming the variable.
+    A bad environment variable raises ConfigError naming the variable.
     """
     environ = os.environ if environ is None else environ
-    args = build_parser().parse_args(argv)
     values = {}
     for name, (env, kind, _) in _OPTIONS.items():
-        flag = getattr(args, name)
+        flag = getattr(args, name, None)
         if flag is not None:
             values[name] = flag
         elif environ.get(env, "") != "":
@@ -139,3 +139,14 @@ def load_settings(
                 raise ConfigError(f"environment variable {env}: {exc}") from None
     instance = environ.get("POD_NAME") or socket.gethostname()
     return Settings(instance=instance, **values)
+
+
+def load_settings(
+    argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """The service's settings: `argv` flags over `environ` (default: os.environ).
+
+    Bad flags exit through argparse (status 2, usage printed); a bad environment
+    variable raises ConfigError naming the variable.
+    """
+    return settings_from(build_parser().parse_args(argv), environ)

@@ -43,6 +43,7 @@ async def serve(settings: Settings, ready: asyncio.Future | None = None) -> None
     await stop.wait()
 
     server.stop()  # no new connections from here on
+    app.settings["draining"] = True
     in_flight = app.settings["in_flight"]
     deadline = time.monotonic() + settings.shutdown_timeout
     while in_flight and time.monotonic() < deadline:
