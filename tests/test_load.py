@@ -34,10 +34,12 @@ def test_sigterm_under_load_loses_no_accepted_message(start_service, redis_serve
     assert "received SIGTERM" in proc.output
     assert 0 < len(result.accepted) < 5000, str(result)  # it really stopped mid-load
     # After the stop, new connections are refused, and a request racing the close of an
-    # idle keep-alive connection sees a reset or a closed stream (HTTP 599 in Tornado's
-    # client): none of those was accepted. An HTTP error status would be a bug.
-    allowed = {"ConnectionRefusedError", "ConnectionResetError", "HTTP 599"}
-    assert set(result.failures) <= allowed, str(result)
+    # idle keep-alive connection sees a reset, a broken pipe or a closed stream: none of
+    # those was answered. An HTTP error status would be a bug.
+    assert not result.error_statuses, str(result)
     queued = ids_in_queue(redis_client, queue_key)
     assert all(queued[i] == 1 for i in result.accepted), "an accepted message is missing"
-    assert set(queued) == set(result.accepted)
+    assert max(queued.values()) == 1
+    # Queued but never acknowledged would need a reply lost after the push: at most one
+    # per connection-level failure, and with the drain there should be none.
+    assert len(set(queued) - set(result.accepted)) <= sum(result.failures.values())

@@ -25,6 +25,13 @@ class LoadResult:
     seconds: float = 0.0
 
     @property
+    def error_statuses(self) -> Counter:
+        """Failures where a server answered with an HTTP error status (Tornado's client
+        reports a connection closed before any answer as 599, which is not one)."""
+        return Counter({k: v for k, v in self.failures.items()
+                        if k.startswith("HTTP ") and k != "HTTP 599"})
+
+    @property
     def sent(self) -> int:
         return len(self.accepted) + sum(self.failures.values())
 
