@@ -16,6 +16,7 @@ import os
 
 import nbval.plugin
 import pytest
+
 from tutorial.prereqs import problems
 
 _compare_outputs = nbval.plugin.IPyNbCell.compare_outputs

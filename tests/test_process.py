@@ -8,6 +8,7 @@ import sys
 import time
 
 import pytest
+
 from tutorial.net import fetch
 from tutorial.shell import Background, start
 

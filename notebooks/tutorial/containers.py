@@ -6,10 +6,16 @@ a learner would type them; this module only answers questions about the results.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import os
 import subprocess
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from tutorial.net import free_port
+from tutorial.shell import run
 
 ROOT = Path(__file__).resolve().parents[2]
 LABEL = "app.kubernetes.io/part-of=hello-microservices"
@@ -62,19 +68,100 @@ def image_exists(reference: str) -> bool:
                           capture_output=True).returncode == 0
 
 
-def leftovers(label: str = LABEL) -> dict[str, list[str]]:
-    """Containers and networks carrying `label` (running or not)."""
+def leftovers(*labels: str) -> dict[str, list[str]]:
+    """Names of the containers (running or not) and networks carrying all `labels`."""
+    filters = [arg for label in labels for arg in ("--filter", f"label={label}")]
     return {
-        "containers": _docker("ps", "-aq", "--filter", f"label={label}").split(),
-        "networks": _docker("network", "ls", "-q", "--filter", f"label={label}").split(),
+        "containers": sorted(_docker("ps", "-a", *filters, "--format", "{{.Names}}").split()),
+        "networks": sorted(_docker("network", "ls", *filters, "--format", "{{.Name}}").split()),
     }
 
 
-def cleanup(label: str = LABEL) -> dict[str, int]:
-    """Remove every container, then every network, carrying `label`. Idempotent."""
-    found = leftovers(label)
+def remove(*labels: str, echo: bool = True) -> dict[str, list[str]]:
+    """Remove the containers, then the networks, carrying all `labels`. Idempotent.
+
+    With `echo`, the `docker rm`/`docker network rm` commands are shown as they run.
+    """
+    found = leftovers(*labels)
+    commands = []
     if found["containers"]:
-        _docker("rm", "-f", "-v", *found["containers"])
-    for network in found["networks"]:
-        _docker("network", "rm", network)
-    return {kind: len(ids) for kind, ids in found.items()}
+        commands.append(["docker", "rm", "-f", "-v", *found["containers"]])
+    if found["networks"]:
+        commands.append(["docker", "network", "rm", *found["networks"]])
+    for command in commands:
+        if echo:
+            run(command)
+        else:
+            subprocess.run(command, capture_output=True, timeout=120, check=False)
+    return found
+
+
+class Lab:
+    """The containers and networks one notebook starts, removed together by label.
+
+    Each carries the project label (what `make clean` and the test suite's catch-all
+    remove) and the notebook's own, so one notebook's clean-up never touches what
+    another notebook or a test running at the same time started.
+
+        lab = Lab("05")
+        lab.network("nb05")
+        port = lab.container("nb05-hello", IMAGE, network="nb05", publish=8080)
+        ...
+        lab.remove_all()   # also runs when the kernel exits, so a failed cell leaves nothing
+    """
+
+    def __init__(self, notebook: str) -> None:
+        self.label = f"hello-microservices/notebook={notebook}"
+        atexit.register(self._remove_quietly)
+
+    def labels(self) -> list[str]:
+        """`--label` options for a `docker run` or `docker network create` of this lab."""
+        return ["--label", LABEL, "--label", self.label]
+
+    def network(self, name: str) -> None:
+        """`docker network create` a user-defined bridge: containers on it find each
+        other by name (Docker's embedded DNS), as pods find a Service by name."""
+        run(["docker", "network", "create", *self.labels(), name])
+
+    def container(
+        self,
+        name: str,
+        image: str,
+        *,
+        network: str | None = None,
+        aliases: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+        publish: int | None = None,
+        options: Sequence[str] = (),
+        command: Sequence[str] = (),
+    ) -> int | None:
+        """`docker run -d` one labelled container; return the loopback port when `publish`.
+
+        `publish` is the container's port; it is published on 127.0.0.1 only, on a port
+        that was free a moment ago, so nothing outside this machine can reach it.
+        """
+        argv = ["docker", "run", "-d", "--name", name, *self.labels()]
+        if network:
+            argv += ["--network", network]
+            for alias in aliases:
+                argv += ["--network-alias", alias]
+        for key, value in (env or {}).items():
+            argv += ["-e", f"{key}={value}"]
+        port = None
+        if publish is not None:
+            port = free_port()
+            argv += ["-p", f"127.0.0.1:{port}:{publish}"]
+        run([*argv, *options, image, *command])
+        return port
+
+    def leftovers(self) -> dict[str, list[str]]:
+        return leftovers(LABEL, self.label)
+
+    def remove_all(self) -> dict[str, list[str]]:
+        """`docker rm -f` this lab's containers, then `docker network rm` its networks."""
+        return remove(LABEL, self.label)
+
+    def _remove_quietly(self) -> None:
+        # atexit: never raise while the kernel exits.
+        with contextlib.suppress(OSError, RuntimeError, subprocess.SubprocessError):
+            remove(LABEL, self.label, echo=False)

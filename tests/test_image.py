@@ -1,0 +1,188 @@
+"""The production image (Dockerfile): small, non-root, read-only, no shell, stops cleanly.
+
+The image is built once per session with the docker CLI, exactly as a learner would
+(`docker build --build-arg PYTHON_IMAGE=... .`), from the base image that
+scripts/base-images.sh chose for this machine. Every container and network made here
+carries the project label and is removed by a fixture finalizer, also after a failure;
+ports are published on 127.0.0.1 only, on a port Docker picks free.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tutorial.containers import LABEL, images
+from tutorial.prereqs import docker_problem
+
+pytestmark = pytest.mark.docker
+
+ROOT = Path(__file__).resolve().parents[1]
+TAG = "hello-tornado:pytest"
+SIZE_BUDGET = 20_000_000  # bytes, as `docker image inspect -f '{{.Size}}'` reports
+NOBODY = "65534:65534"
+HARDENED = ["--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+            "--user", NOBODY]
+
+
+def docker(*args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess:
+    done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
+    if check and done.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args)} failed ({done.returncode}):\n"
+                             f"{done.stdout}{done.stderr}")
+    return done
+
+
+@pytest.fixture(scope="session")
+def image() -> str:
+    problem = docker_problem()
+    if problem:
+        if "docker" in os.environ.get("TUTORIAL_REQUIRE", ""):
+            pytest.fail(f"TUTORIAL_REQUIRE promises Docker, but {problem}")
+        pytest.skip(problem)
+    # Both scripts are idempotent and quick when their results exist (`make test`
+    # runs them first); here they make `pytest tests/test_image.py` work on its own.
+    if not (ROOT / "build" / "images.env").exists():
+        subprocess.run(["bash", "scripts/base-images.sh"], cwd=ROOT, check=True)
+    subprocess.run(["bash", "scripts/wheelhouse.sh"], cwd=ROOT, check=True,
+                   env={**os.environ, "PYTHON": sys.executable}, stdout=subprocess.DEVNULL)
+    docker("build", "--build-arg", f"PYTHON_IMAGE={images()['PYTHON_IMAGE']}",
+           "-t", TAG, str(ROOT), timeout=900)
+    yield TAG
+    docker("rmi", TAG, check=False)
+
+
+@pytest.fixture
+def containers(image):
+    """Factory: start a labelled container from the image; all removed afterwards."""
+    started: list[str] = []
+
+    def run(*options: str, image_args: tuple[str, ...] = ()) -> str:
+        name = f"hm-test-{uuid.uuid4().hex[:10]}"
+        started.append(name)  # before `run`: a failed start may still leave a container
+        docker("run", "-d", "--name", name, "--label", LABEL, *options, image, *image_args)
+        return name
+
+    yield run
+    for name in started:
+        docker("rm", "-f", "-v", name, check=False)
+
+
+@pytest.fixture
+def network(image):
+    name = f"hm-test-{uuid.uuid4().hex[:10]}"
+    docker("network", "create", "--label", LABEL, name)
+    yield name
+    for cid in docker("ps", "-aq", "--filter", f"network={name}").stdout.split():
+        docker("rm", "-f", "-v", cid, check=False)
+    docker("network", "rm", name, check=False)
+
+
+def published_url(container: str) -> str:
+    for line in docker("port", container, "8080/tcp").stdout.splitlines():
+        address, _, port = line.rpartition(":")
+        if address == "127.0.0.1":
+            return f"http://127.0.0.1:{port}"
+    raise AssertionError(f"{container} publishes no 127.0.0.1 port")
+
+
+def get(url: str, data: bytes | None = None, content_type: str = "text/plain"):
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def wait_until_serving(url: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if get(url + "/healthz")[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"nothing answered on {url} within {timeout} s")
+
+
+def serve(containers, *options: str) -> tuple[str, str]:
+    name = containers("-p", "127.0.0.1::8080", *options)
+    url = published_url(name)
+    wait_until_serving(url)
+    return name, url
+
+
+def logs(container: str) -> tuple[str, str]:
+    done = docker("logs", container)
+    return done.stdout, done.stderr
+
+
+def test_image_fits_the_size_budget(image):
+    size = int(docker("image", "inspect", "-f", "{{.Size}}", image).stdout)
+    assert size <= SIZE_BUDGET, f"{image} is {size:,} bytes; the budget is {SIZE_BUDGET:,}"
+
+
+def test_image_runs_as_nobody_and_is_labelled(image):
+    config = json.loads(docker("image", "inspect", "-f", "{{json .Config}}", image).stdout)
+    assert config["User"] == NOBODY
+    assert config["Labels"]["app.kubernetes.io/part-of"] == "hello-microservices"
+    for key in ("title", "description", "source", "licenses"):
+        assert config["Labels"].get(f"org.opencontainers.image.{key}")
+    assert config["ExposedPorts"] == {"8080/tcp": {}}
+
+
+def test_serves_read_only_without_capabilities(containers):
+    name, url = serve(containers, *HARDENED)
+    assert get(url + "/") == (200, "Hello World")
+    status, body = get(url + "/healthz")
+    assert status == 200 and json.loads(body)["status"] == "ok"
+    stdout, stderr = logs(name)
+    assert stderr == "", f"the service wrote to stderr:\n{stderr}"
+    assert "Traceback" not in stdout and "Warning:" not in stdout
+
+
+def test_has_no_shell(image, containers):
+    with pytest.raises(AssertionError, match="/bin/sh"):
+        containers("--entrypoint", "/bin/sh", image_args=("-c", "true"))
+
+
+def test_docker_stop_is_fast_and_clean(containers):
+    name, _ = serve(containers, *HARDENED)
+    started = time.monotonic()
+    docker("stop", name, timeout=30)
+    took = time.monotonic() - started
+    state = json.loads(docker("inspect", "-f", "{{json .State}}", name).stdout)
+    assert state["ExitCode"] == 0, f"exit code {state['ExitCode']} after SIGTERM"
+    assert took < 2.0, f"docker stop took {took:.2f} s: SIGTERM is not handled"
+    stdout, stderr = logs(name)
+    assert stderr == "", f"stderr is not empty:\n{stderr}"
+    assert "shutdown complete" in stdout
+
+
+def test_enqueues_into_redis_by_service_name(containers, network):
+    """The slim image's Redis path: DNS name, connection, hiredis parsing."""
+    redis_image = images()["REDIS_IMAGE"]
+    redis = f"redis-{uuid.uuid4().hex[:6]}"
+    docker("run", "-d", "--name", redis, "--label", LABEL, "--network", network, redis_image)
+    name, url = serve(containers, *HARDENED, "--network", network,
+                      "-e", f"REDIS_URL=redis://{redis}:6379/0")
+    deadline = time.monotonic() + 15
+    while get(url + "/readyz")[0] != 200:  # Redis may still be starting
+        assert time.monotonic() < deadline, get(url + "/readyz")
+        time.sleep(0.1)
+    status, body = get(url + "/enqueue", b"hello from the image")
+    assert status == 202, body
+    queued = docker("exec", redis, "redis-cli", "LRANGE", "hello:queue", "0", "-1").stdout
+    assert json.loads(body)["id"] in queued
+    assert logs(name)[1] == ""
