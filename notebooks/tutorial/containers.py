@@ -10,8 +10,10 @@ import atexit
 import contextlib
 import json
 import os
+import re
 import subprocess
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 
 from tutorial.net import free_port
@@ -68,21 +70,40 @@ def image_exists(reference: str) -> bool:
                           capture_output=True).returncode == 0
 
 
-def leftovers(*labels: str) -> dict[str, list[str]]:
-    """Names of the containers (running or not) and networks carrying all `labels`."""
+def leftovers(*labels: str, since: float | None = None) -> dict[str, list[str]]:
+    """Names of the containers (running or not) and networks carrying all `labels`;
+    with `since` (a Unix time), only those created at or after it."""
     filters = [arg for label in labels for arg in ("--filter", f"label={label}")]
-    return {
+    found = {
         "containers": sorted(_docker("ps", "-a", *filters, "--format", "{{.Names}}").split()),
         "networks": sorted(_docker("network", "ls", *filters, "--format", "{{.Name}}").split()),
     }
+    if since is not None:
+        for kind, command in (("containers", "container"), ("networks", "network")):
+            found[kind] = [name for name in found[kind]
+                           if _created(command, name) >= since - 1]  # whole-second clocks
+    return found
 
 
-def remove(*labels: str, echo: bool = True) -> dict[str, list[str]]:
-    """Remove the containers, then the networks, carrying all `labels`. Idempotent.
+def _created(kind: str, name: str) -> float:
+    # Containers say 2026-11-27T10:35:00.123456789Z, networks 2026-11-27 10:35:00.12 +0000 UTC
+    stamp = _docker(kind, "inspect", "--format", "{{.Created}}", name)
+    match = re.search(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})\S*\s*(Z|[+-]\d{2}:?\d{2})",
+                      stamp)
+    if not match:
+        raise RuntimeError(f"cannot read the creation time of {kind} {name}: {stamp!r}")
+    day, clock, offset = match.groups()
+    offset = "+00:00" if offset == "Z" else f"{offset[:3]}:{offset[-2:]}"
+    return datetime.fromisoformat(f"{day}T{clock}{offset}").timestamp()
+
+
+def remove(*labels: str, echo: bool = True, since: float | None = None) -> dict[str, list[str]]:
+    """Remove the containers, then the networks, carrying all `labels` (and created at or
+    after `since`, when given). Idempotent.
 
     With `echo`, the `docker rm`/`docker network rm` commands are shown as they run.
     """
-    found = leftovers(*labels)
+    found = leftovers(*labels, since=since)
     commands = []
     if found["containers"]:
         commands.append(["docker", "rm", "-f", "-v", *found["containers"]])
