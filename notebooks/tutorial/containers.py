@@ -10,10 +10,8 @@ import atexit
 import contextlib
 import json
 import os
-import re
 import subprocess
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from pathlib import Path
 
 from tutorial.net import free_port
@@ -21,8 +19,23 @@ from tutorial.shell import run
 
 ROOT = Path(__file__).resolve().parents[2]
 LABEL = "app.kubernetes.io/part-of=hello-microservices"
+# Set by the test session (root conftest.py) and inherited by notebook kernels: whatever
+# a session starts also carries its own label, so its safety net removes only its own.
+SESSION_ENV = "HELLO_MICROSERVICES_SESSION"
 IMAGE = "hello-tornado:latest"
 DEFAULT_IMAGES = {"PYTHON_IMAGE": "python:3.11-slim-bookworm", "REDIS_IMAGE": "redis:7-alpine"}
+
+
+def session_label() -> str | None:
+    session = os.environ.get(SESSION_ENV)
+    return f"hello-microservices/session={session}" if session else None
+
+
+def label_args() -> list[str]:
+    """`--label` options for everything we create: the project label, plus the test
+    session's when running under pytest."""
+    labels = [LABEL, session_label()]
+    return [arg for label in labels if label for arg in ("--label", label)]
 
 
 def images() -> dict[str, str]:
@@ -70,40 +83,21 @@ def image_exists(reference: str) -> bool:
                           capture_output=True).returncode == 0
 
 
-def leftovers(*labels: str, since: float | None = None) -> dict[str, list[str]]:
-    """Names of the containers (running or not) and networks carrying all `labels`;
-    with `since` (a Unix time), only those created at or after it."""
+def leftovers(*labels: str) -> dict[str, list[str]]:
+    """Names of the containers (running or not) and networks carrying all `labels`."""
     filters = [arg for label in labels for arg in ("--filter", f"label={label}")]
-    found = {
+    return {
         "containers": sorted(_docker("ps", "-a", *filters, "--format", "{{.Names}}").split()),
         "networks": sorted(_docker("network", "ls", *filters, "--format", "{{.Name}}").split()),
     }
-    if since is not None:
-        for kind, command in (("containers", "container"), ("networks", "network")):
-            found[kind] = [name for name in found[kind]
-                           if _created(command, name) >= since - 1]  # whole-second clocks
-    return found
 
 
-def _created(kind: str, name: str) -> float:
-    # Containers say 2026-11-27T10:35:00.123456789Z, networks 2026-11-27 10:35:00.12 +0000 UTC
-    stamp = _docker(kind, "inspect", "--format", "{{.Created}}", name)
-    match = re.search(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})\S*\s*(Z|[+-]\d{2}:?\d{2})",
-                      stamp)
-    if not match:
-        raise RuntimeError(f"cannot read the creation time of {kind} {name}: {stamp!r}")
-    day, clock, offset = match.groups()
-    offset = "+00:00" if offset == "Z" else f"{offset[:3]}:{offset[-2:]}"
-    return datetime.fromisoformat(f"{day}T{clock}{offset}").timestamp()
-
-
-def remove(*labels: str, echo: bool = True, since: float | None = None) -> dict[str, list[str]]:
-    """Remove the containers, then the networks, carrying all `labels` (and created at or
-    after `since`, when given). Idempotent.
+def remove(*labels: str, echo: bool = True) -> dict[str, list[str]]:
+    """Remove the containers, then the networks, carrying all `labels`. Idempotent.
 
     With `echo`, the `docker rm`/`docker network rm` commands are shown as they run.
     """
-    found = leftovers(*labels, since=since)
+    found = leftovers(*labels)
     commands = []
     if found["containers"]:
         commands.append(["docker", "rm", "-f", "-v", *found["containers"]])
@@ -137,7 +131,7 @@ class Lab:
 
     def labels(self) -> list[str]:
         """`--label` options for a `docker run` or `docker network create` of this lab."""
-        return ["--label", LABEL, "--label", self.label]
+        return [*label_args(), "--label", self.label]
 
     def network(self, name: str) -> None:
         """`docker network create` a user-defined bridge: containers on it find each
