@@ -2,6 +2,7 @@
 #   make lab        JupyterLab on 127.0.0.1, notebooks open
 #   make test       unit/integration tests + every notebook (pytest --nbval)
 #   make image      build hello-tornado:latest (and :VERSION)
+#   make bench      measure sizes, start-up, requests/s (build/bench.json)
 #   make notebooks  re-execute the notebooks in place (refreshes committed outputs)
 #   make clean      remove build/, the venv, and containers/networks this project made
 
@@ -15,7 +16,7 @@ LAB_PORT ?= 8888
 # The images to build from; scripts/base-images.sh writes what this machine can use.
 IMAGES_ENV := build/images.env
 
-.PHONY: lab test image notebooks lint clean base-images wheelhouse venv
+.PHONY: lab test image bench notebooks lint clean base-images wheelhouse venv
 
 venv: $(STAMP)
 $(STAMP): requirements-dev.txt pyproject.toml
@@ -50,13 +51,18 @@ image: base-images wheelhouse
 	. ./$(IMAGES_ENV) && docker build --build-arg PYTHON_IMAGE="$$PYTHON_IMAGE" \
 	    -t hello-tornado:latest -t hello-tornado:$(VERSION) .
 
+# Bounded measurements (sizes, start-up, req/s, memory); installs wrk and Go if absent.
+# Writes build/bench.json and prints a table with the ratios that matter.
+bench: image
+	$(BIN)/python -m bench
+
 notebooks: venv
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	    --ExecutePreprocessor.timeout=600 notebooks/[0-9]*.ipynb
 
 lint: venv
 	$(BIN)/ruff check .
-	$(BIN)/hadolint Dockerfile docker/*.Dockerfile
+	$(BIN)/hadolint Dockerfile docker/*.Dockerfile bench/go-hello/Dockerfile
 
 clean:
 	-docker ps -aq --filter label=$(LABEL) | xargs -r docker rm -f

@@ -1,0 +1,3 @@
+module hello-microservices/bench/go-hello
+
+go 1.19

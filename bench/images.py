@@ -1,0 +1,150 @@
+"""The four images compared: naive, conventional multi-stage, production, Go yardstick.
+
+Each is built with the same `docker build` a learner types (cached builds take seconds),
+then measured with `docker image inspect`: `.Size` is the bytes of all layers,
+uncompressed, as `docker images` shows them (in 10^6-byte MB).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bench import BENCH_DIR, BUILD_DIR, ROOT
+from bench.containers import docker
+
+DEFAULT_PYTHON_IMAGE = "python:3.11-slim-bookworm"  # what a learner's Docker pulls
+DEFAULT_REDIS_IMAGE = "redis:7-alpine"
+GO_BINARY_DIR = BUILD_DIR / "bench" / "go-hello"
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    key: str
+    tag: str
+    title: str
+    dockerfile: str  # relative to the repo root
+    context: str  # relative to the repo root
+    python_base: bool = True  # takes --build-arg PYTHON_IMAGE
+    required: bool = True  # a failed build fails the run
+
+
+SPECS = (
+    ImageSpec("naive", "hello-tornado:naive", "naive single-stage",
+              "docker/naive.Dockerfile", ".", required=False),
+    ImageSpec("venv", "hello-tornado:venv", "multi-stage, venv on slim Python",
+              "docker/venv.Dockerfile", ".", required=False),
+    ImageSpec("production", "hello-tornado:latest", "production (FROM scratch)",
+              "Dockerfile", "."),
+    ImageSpec("go", "hello-go:bench", "Go net/http (FROM scratch)",
+              "bench/go-hello/Dockerfile", "build/bench/go-hello", python_base=False),
+)
+
+
+def base_image(variable: str, default: str) -> str:
+    """`variable` (PYTHON_IMAGE, REDIS_IMAGE) from the environment, else from
+    build/images.env (what scripts/base-images.sh found usable here), else `default`,
+    the official image a learner's Docker pulls."""
+    if os.environ.get(variable):
+        return os.environ[variable]
+    images_env = BUILD_DIR / "images.env"
+    if images_env.is_file():
+        for line in images_env.read_text().splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() == variable and value.strip():
+                return value.strip().strip("'\"")
+    return default
+
+
+def python_image() -> str:
+    return base_image("PYTHON_IMAGE", DEFAULT_PYTHON_IMAGE)
+
+
+def redis_image() -> str:
+    return base_image("REDIS_IMAGE", DEFAULT_REDIS_IMAGE)
+
+
+def build_env() -> dict[str, str]:
+    """BuildKit when the buildx plugin is there (a learner's Docker), else the classic
+    builder: a newer `docker` client without buildx refuses DOCKER_BUILDKIT=1."""
+    env = dict(os.environ)
+    if "DOCKER_BUILDKIT" not in env:
+        has_buildx = subprocess.run(["docker", "buildx", "version"],
+                                    capture_output=True).returncode == 0
+        env["DOCKER_BUILDKIT"] = "1" if has_buildx else "0"
+    return env
+
+
+def build_go_binary(log: Callable[[str], None]) -> int:
+    """`go build` the yardstick on the host: static (CGO_ENABLED=0), stripped. Its size."""
+    GO_BINARY_DIR.mkdir(parents=True, exist_ok=True)
+    out = GO_BINARY_DIR / "go-hello"
+    env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false", "GOPROXY": "off"}
+    if "HOME" not in env and "GOCACHE" not in env:
+        env["GOCACHE"] = str(BUILD_DIR / "go-cache")
+    argv = ["go", "build", "-trimpath", "-ldflags=-s -w", "-o", str(out), "."]
+    log("$ (cd bench/go-hello && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' "
+        "-o ../../build/bench/go-hello/go-hello .)")
+    done = subprocess.run(argv, cwd=BENCH_DIR / "go-hello", env=env, capture_output=True,
+                          text=True, timeout=600)
+    if done.returncode != 0:
+        raise RuntimeError(f"go build failed ({done.returncode}):\n{done.stderr.strip()}")
+    return out.stat().st_size
+
+
+def inspect(tag: str) -> dict | None:
+    """{'id', 'bytes'} of a local image, or None when there is no such image."""
+    out = docker("image", "inspect", "--format", "{{.Id}} {{.Size}}", tag, check=False)
+    if not out.strip():
+        return None
+    image_id, size = out.split()
+    return {"id": image_id, "bytes": int(size)}
+
+
+def build(spec: ImageSpec, log: Callable[[str], None], env: dict[str, str]) -> dict:
+    """Build one image; its record for bench.json (with 'error' when the build failed)."""
+    record = {"tag": spec.tag, "title": spec.title, "dockerfile": spec.dockerfile}
+    argv = ["docker", "build", "-q", "-f", spec.dockerfile]
+    if spec.python_base:
+        argv += ["--build-arg", f"PYTHON_IMAGE={python_image()}"]
+    argv += ["-t", spec.tag, spec.context]
+    shown = " ".join(a if " " not in a else repr(a) for a in argv)
+    log(f"$ {shown}")
+    if not (ROOT / spec.dockerfile).is_file():
+        record["error"] = f"{spec.dockerfile} does not exist"
+    else:
+        began = time.perf_counter()
+        done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=900)
+        record["build_s"] = round(time.perf_counter() - began, 2)
+        if done.returncode != 0:
+            tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])
+            record["error"] = f"docker build failed ({done.returncode}):\n{tail}"
+    if "error" in record:
+        if spec.required:
+            raise RuntimeError(f"cannot build {spec.tag}: {record['error']}")
+        log(f"  skipped {spec.tag}: {record['error'].splitlines()[0]}")
+        return record
+    record.update(inspect(spec.tag) or {})
+    return record
+
+
+def build_all(log: Callable[[str], None]) -> dict[str, dict]:
+    """Build every image in SPECS (the Go binary first); records by key."""
+    missing = [p for p in ("build/wheelhouse",) if not (ROOT / p).is_dir()]
+    if missing:
+        raise RuntimeError(f"{', '.join(missing)} is missing: run `make wheelhouse` "
+                           "(and `make base-images` on a machine without a registry) first")
+    if shutil.which("go") is None:
+        raise RuntimeError("`go` is not installed; bench.provision.ensure_tools() installs it")
+    go_bytes = build_go_binary(log)
+    env = build_env()
+    records = {}
+    for spec in SPECS:
+        records[spec.key] = build(spec, log, env)
+    records["go"]["binary_bytes"] = go_bytes
+    return records
