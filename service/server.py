@@ -25,7 +25,9 @@ log = logging.getLogger("service")
 async def serve(settings: Settings, ready: asyncio.Future | None = None) -> None:
     """Serve until SIGTERM or SIGINT, then drain in-flight requests and return."""
     app = make_app(settings)
-    server = tornado.httpserver.HTTPServer(app, xheaders=True)
+    # No xheaders: nothing in front of the service sets X-Forwarded-For that we could
+    # trust (Docker and Kubernetes forward TCP), and a client could spoof it.
+    server = tornado.httpserver.HTTPServer(app)
     sockets = tornado.netutil.bind_sockets(settings.port, settings.address)
     server.add_sockets(sockets)
     port = sockets[0].getsockname()[1]
