@@ -141,3 +141,19 @@ def test_expect_100_continue_gets_413_before_sending(service_url, redis_client, 
     assert reply.startswith("HTTP/1.1 413"), reply[:200]  # no "100 Continue" first
     assert "1000000000 bytes" in reply
     assert redis_client.llen(queue_key) == 0
+
+
+def test_a_redis_that_never_answers_is_a_503_within_2_s(start_service, queue_key):
+    # A listening socket that accepts and never replies: the deadline, not the kernel,
+    # has to end the wait.
+    with socket.socket() as blackhole:
+        blackhole.bind(("127.0.0.1", 0))
+        blackhole.listen(64)
+        url = f"redis://127.0.0.1:{blackhole.getsockname()[1]}/0"
+        _, base = start_service(REDIS_URL=url, QUEUE_KEY=queue_key)
+        for path, method, body in [("/enqueue", "POST", "x"), ("/readyz", "GET", None)]:
+            began = time.monotonic()
+            reply = fetch(base + path, method, body, TEXT if body else {})
+            elapsed = time.monotonic() - began
+            assert reply.status == 503, (path, reply.text)
+            assert elapsed < 2.0, f"{path} took {elapsed:.2f} s"
