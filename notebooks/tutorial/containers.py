@@ -57,21 +57,32 @@ def images() -> dict[str, str]:
     return chosen
 
 
-def _docker(*args: str) -> str:
-    done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=60)
-    if done.returncode != 0:
-        raise RuntimeError(f"docker {' '.join(args)} failed: {done.stderr.strip()}")
+class DockerError(RuntimeError):
+    """A docker command failed or hung; the message says which and what Docker said."""
+
+
+def docker(*args: str, timeout: float = 120, check: bool = True) -> str:
+    """`docker ARGS...` quietly; its stdout, or DockerError with what Docker said."""
+    try:
+        done = subprocess.run(["docker", *args], capture_output=True, text=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise DockerError(f"`docker {' '.join(args)}` did not finish within {timeout} s; "
+                          "is the Docker engine overloaded?") from None
+    if check and done.returncode != 0:
+        said = done.stderr.strip() or done.stdout.strip() or "no output"
+        raise DockerError(f"`docker {' '.join(args)}` failed ({done.returncode}): {said}")
     return done.stdout
 
 
 def inspect(name: str) -> dict:
     """`docker inspect NAME` as a dict (container, image or network)."""
-    return json.loads(_docker("inspect", name))[0]
+    return json.loads(docker("inspect", name))[0]
 
 
 def host_port(container: str, port: int = 8080) -> int:
     """The 127.0.0.1 port Docker published for the container's `port`."""
-    for line in _docker("port", container, f"{port}/tcp").splitlines():
+    for line in docker("port", container, f"{port}/tcp").splitlines():
         address, _, published = line.rpartition(":")
         if address == "127.0.0.1":
             return int(published)
@@ -87,8 +98,8 @@ def leftovers(*labels: str) -> dict[str, list[str]]:
     """Names of the containers (running or not) and networks carrying all `labels`."""
     filters = [arg for label in labels for arg in ("--filter", f"label={label}")]
     return {
-        "containers": sorted(_docker("ps", "-a", *filters, "--format", "{{.Names}}").split()),
-        "networks": sorted(_docker("network", "ls", *filters, "--format", "{{.Name}}").split()),
+        "containers": sorted(docker("ps", "-a", *filters, "--format", "{{.Names}}").split()),
+        "networks": sorted(docker("network", "ls", *filters, "--format", "{{.Name}}").split()),
     }
 
 
@@ -125,9 +136,18 @@ class Lab:
         lab.remove_all()   # also runs when the kernel exits, so a failed cell leaves nothing
     """
 
-    def __init__(self, notebook: str) -> None:
-        self.label = f"hello-microservices/notebook={notebook}"
+    def __init__(self, notebook: str, *, label: str | None = None, echo: bool = True) -> None:
+        """`echo`: show each docker command and its output (notebooks) or stay quiet
+        (the benchmark). `label` replaces the notebook label for other owners."""
+        self.label = label or f"hello-microservices/notebook={notebook}"
+        self.echo = echo
         atexit.register(self._remove_quietly)
+
+    def _docker(self, argv: list[str]) -> None:
+        if self.echo:
+            run(["docker", *argv])
+        else:
+            docker(*argv)
 
     def labels(self) -> list[str]:
         """`--label` options for a `docker run` or `docker network create` of this lab."""
@@ -136,7 +156,7 @@ class Lab:
     def network(self, name: str) -> None:
         """`docker network create` a user-defined bridge: containers on it find each
         other by name (Docker's embedded DNS), as pods find a Service by name."""
-        run(["docker", "network", "create", *self.labels(), name])
+        self._docker(["network", "create", *self.labels(), name])
 
     def container(
         self,
@@ -155,7 +175,7 @@ class Lab:
         `publish` is the container's port; it is published on 127.0.0.1 only, on a port
         that was free a moment ago, so nothing outside this machine can reach it.
         """
-        argv = ["docker", "run", "-d", "--name", name, *self.labels()]
+        argv = ["run", "-d", "--name", name, *self.labels()]
         if network:
             argv += ["--network", network]
             for alias in aliases:
@@ -166,7 +186,7 @@ class Lab:
         if publish is not None:
             port = free_port()
             argv += ["-p", f"127.0.0.1:{port}:{publish}"]
-        run([*argv, *options, image, *command])
+        self._docker([*argv, *options, image, *command])
         return port
 
     def leftovers(self) -> dict[str, list[str]]:
@@ -174,9 +194,9 @@ class Lab:
 
     def remove_all(self) -> dict[str, list[str]]:
         """`docker rm -f` this lab's containers, then `docker network rm` its networks."""
-        return remove(LABEL, self.label)
+        return remove(LABEL, self.label, echo=self.echo)
 
     def _remove_quietly(self) -> None:
         # atexit: never raise while the kernel exits.
-        with contextlib.suppress(OSError, RuntimeError, subprocess.SubprocessError):
+        with contextlib.suppress(OSError, DockerError, subprocess.SubprocessError):
             remove(LABEL, self.label, echo=False)
