@@ -22,7 +22,7 @@ from service.config import Settings
 log = logging.getLogger("service")
 
 
-async def serve(settings: Settings, ready: asyncio.Future | None = None) -> None:
+async def serve(settings: Settings) -> None:
     """Serve until SIGTERM or SIGINT, then drain in-flight requests and return."""
     app = make_app(settings)
     # No xheaders: nothing in front of the service sets X-Forwarded-For that we could
@@ -35,8 +35,6 @@ async def serve(settings: Settings, ready: asyncio.Future | None = None) -> None
         "hello-tornado %s listening on http://%s:%d (instance %s)",
         __version__, settings.address, port, settings.instance,
     )
-    if ready is not None:
-        ready.set_result(port)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
