@@ -16,9 +16,8 @@ from dataclasses import dataclass
 
 from bench import BENCH_DIR, BUILD_DIR, ROOT
 from bench.containers import docker
+from tutorial.containers import images as base_images
 
-DEFAULT_PYTHON_IMAGE = "python:3.11-slim-bookworm"  # what a learner's Docker pulls
-DEFAULT_REDIS_IMAGE = "redis:7-alpine"
 GO_BINARY_DIR = BUILD_DIR / "bench" / "go-hello"
 
 
@@ -43,29 +42,6 @@ SPECS = (
     ImageSpec("go", "hello-go:bench", "Go net/http (FROM scratch)",
               "bench/go-hello/Dockerfile", "build/bench/go-hello", python_base=False),
 )
-
-
-def base_image(variable: str, default: str) -> str:
-    """`variable` (PYTHON_IMAGE, REDIS_IMAGE) from the environment, else from
-    build/images.env (what scripts/base-images.sh found usable here), else `default`,
-    the official image a learner's Docker pulls."""
-    if os.environ.get(variable):
-        return os.environ[variable]
-    images_env = BUILD_DIR / "images.env"
-    if images_env.is_file():
-        for line in images_env.read_text().splitlines():
-            key, _, value = line.partition("=")
-            if key.strip() == variable and value.strip():
-                return value.strip().strip("'\"")
-    return default
-
-
-def python_image() -> str:
-    return base_image("PYTHON_IMAGE", DEFAULT_PYTHON_IMAGE)
-
-
-def redis_image() -> str:
-    return base_image("REDIS_IMAGE", DEFAULT_REDIS_IMAGE)
 
 
 def build_env() -> dict[str, str]:
@@ -110,7 +86,7 @@ def build(spec: ImageSpec, log: Callable[[str], None], env: dict[str, str]) -> d
     record = {"tag": spec.tag, "title": spec.title, "dockerfile": spec.dockerfile}
     argv = ["docker", "build", "-q", "-f", spec.dockerfile]
     if spec.python_base:
-        argv += ["--build-arg", f"PYTHON_IMAGE={python_image()}"]
+        argv += ["--build-arg", f"PYTHON_IMAGE={base_images()['PYTHON_IMAGE']}"]
     argv += ["-t", spec.tag, spec.context]
     shown = " ".join(a if " " not in a else repr(a) for a in argv)
     log(f"$ {shown}")

@@ -30,6 +30,7 @@ from bench import BUILD_DIR, images, memory, startup, summary, wrk
 from bench.containers import DockerError, Resources, docker
 from bench.provision import ensure_tools
 from tutorial.containers import LABEL as PART_OF
+from tutorial.containers import images as base_images
 from tutorial.net import wait_for_http
 
 SCHEMA = 2
@@ -69,7 +70,7 @@ class Load:
     def __init__(self, res: Resources, built: dict[str, dict], log: Callable[[str], None]):
         self.res, self.log = res, log
         network = res.network()
-        self.redis, _ = res.run("redis", images.redis_image(), network=network)
+        self.redis, _ = res.run("redis", base_images()["REDIS_IMAGE"], network=network)
         self.go, go_port = res.run("go", built["go"]["tag"], publish=8080)
         self.replicas: list[tuple[str, int]] = []
         for i in (1, 2, 3):
