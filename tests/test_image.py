@@ -14,14 +14,13 @@ import os
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
 
-from tutorial.containers import images, label_args
+from tutorial.containers import host_port, images, label_args
+from tutorial.net import fetch, wait_for_http
 from tutorial.prereqs import docker_problem
 
 pytestmark = pytest.mark.docker
@@ -87,39 +86,16 @@ def network(image):
     docker("network", "rm", name, check=False)
 
 
-def published_url(container: str) -> str:
-    for line in docker("port", container, "8080/tcp").stdout.splitlines():
-        address, _, port = line.rpartition(":")
-        if address == "127.0.0.1":
-            return f"http://127.0.0.1:{port}"
-    raise AssertionError(f"{container} publishes no 127.0.0.1 port")
-
-
-def get(url: str, data: bytes | None = None, content_type: str = "text/plain"):
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": content_type})
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-
-
-def wait_until_serving(url: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if get(url + "/healthz")[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"nothing answered on {url} within {timeout} s")
+def get(url: str, data: bytes | None = None) -> tuple[int, str]:
+    reply = fetch(url, "POST" if data is not None else "GET", data,
+                  {"Content-Type": "text/plain"} if data is not None else None)
+    return reply.status, reply.text
 
 
 def serve(containers, *options: str) -> tuple[str, str]:
     name = containers("-p", "127.0.0.1::8080", *options)
-    url = published_url(name)
-    wait_until_serving(url)
+    url = f"http://127.0.0.1:{host_port(name)}"
+    wait_for_http(url + "/healthz", timeout=15)
     return name, url
 
 
