@@ -99,7 +99,9 @@ class EnqueueHandler(JSONErrorHandler):
         try:
             length = await self.settings["queue"].push(envelope)
         except QueueUnavailable as exc:
-            self.send_error(503, message=f"the queue is unavailable, nothing was enqueued: {exc}",
+            outcome = ("the message may still have been queued; a retry may duplicate it"
+                       if exc.maybe_queued else "nothing was enqueued")
+            self.send_error(503, message=f"the queue is unavailable, {outcome}: {exc}",
                             headers={"Retry-After": "1"})
             return
         self.set_status(202)

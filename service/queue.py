@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from service.config import Settings
 
@@ -21,7 +22,12 @@ REDIS_DEADLINE = 1.5
 
 
 class QueueUnavailable(Exception):
-    """Redis could not be reached in time; nothing was enqueued by this attempt."""
+    """Redis did not acknowledge the push. `maybe_queued` is True when it went silent
+    (a timeout): the push may still have landed, so a retry may duplicate it."""
+
+    def __init__(self, reason: str, maybe_queued: bool) -> None:
+        super().__init__(reason)
+        self.maybe_queued = maybe_queued
 
 
 class RedisQueue:
@@ -53,6 +59,9 @@ class RedisQueue:
         """
         data = json.dumps(envelope, separators=(",", ":"))
         future = asyncio.get_running_loop().create_future()
+        # A caller that timed out no longer awaits its future; mark a later failure as
+        # seen so asyncio does not log "exception was never retrieved" for it.
+        future.add_done_callback(_mark_retrieved)
         self._pending.append((data, future))
         if len(self._pending) == 1:  # first of this turn: flush once the turn ends
             asyncio.get_running_loop().call_soon(self._start_flush)
@@ -61,7 +70,8 @@ class RedisQueue:
                 # shield: a request that gives up must not cancel the others' push
                 return await asyncio.shield(future)
         except (RedisError, OSError, TimeoutError) as exc:
-            raise QueueUnavailable(_describe(exc)) from exc
+            silent = isinstance(exc, TimeoutError | RedisTimeoutError)
+            raise QueueUnavailable(_describe(exc), maybe_queued=silent) from exc
 
     def _start_flush(self) -> None:
         batch, self._pending = self._pending, []
@@ -94,6 +104,11 @@ class RedisQueue:
 
     async def close(self) -> None:
         await self.client.aclose()
+
+
+def _mark_retrieved(future: asyncio.Future) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _describe(exc: BaseException) -> str:
