@@ -43,7 +43,9 @@ def queue_key(redis_client):
 def start_service():
     """Factory: `python -m service` as a real process on a free loopback port.
 
-    Returns (process, base_url); every process is killed after the test.
+    `launch(*flags, **env)` returns (process, base_url) once it listens; with
+    `listening=False` it returns at once with base_url None (for start-up failures).
+    Every process is killed after the test.
     """
     import sys
 
@@ -51,10 +53,12 @@ def start_service():
 
     started = []
 
-    def launch(*args: str, **env: str):
+    def launch(*args: str, listening: bool = True, **env: str):
         proc = start([sys.executable, "-m", "service", "--address", "127.0.0.1", "--port", "0",
                       *args], env=env, echo=False)
         started.append(proc)
+        if not listening:
+            return proc, None
         port = int(proc.wait_for_line(r"listening on http://[^:]+:(\d+)").group(1))
         return proc, f"http://127.0.0.1:{port}"
 

@@ -4,41 +4,25 @@ from __future__ import annotations
 
 import signal
 import socket
-import sys
 import time
 
 import pytest
 
 from tutorial.net import fetch
-from tutorial.shell import Background, start
 
-NO_REDIS = {"REDIS_URL": "redis://127.0.0.1:9/0"}
+NO_REDIS = "redis://127.0.0.1:9/0"
 
 
 @pytest.fixture
-def service():
-    started: list[Background] = []
-
-    def launch(*args, **env):
-        proc = start([sys.executable, "-m", "service", "--address", "127.0.0.1", "--port", "0",
-                      *args], env={**NO_REDIS, **env}, echo=False)
-        started.append(proc)
-        return proc
-
-    yield launch
-    for proc in started:
-        proc.kill()
-
-
-def port_of(proc: Background) -> int:
-    return int(proc.wait_for_line(r"listening on http://[^:]+:(\d+)").group(1))
+def service(start_service):
+    """The service with no Redis behind it (port 9: connections refused)."""
+    return lambda *args, **kw: start_service(*args, REDIS_URL=NO_REDIS, **kw)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_signal_stops_cleanly_with_status_0(service, signum):
-    proc = service()
-    port = port_of(proc)
-    assert fetch(f"http://127.0.0.1:{port}/").text == "Hello World"
+    proc, url = service()
+    assert fetch(url + "/").text == "Hello World"
     assert proc.stop(signum) == 0
     assert f"received {signal.Signals(signum).name}" in proc.output
     assert "shutdown complete" in proc.output
@@ -46,8 +30,8 @@ def test_signal_stops_cleanly_with_status_0(service, signum):
 
 
 def test_in_flight_request_finishes_after_sigterm(service):
-    proc = service()
-    port = port_of(proc)
+    proc, url = service()
+    port = int(url.rsplit(":", 1)[1])
     # Start a POST whose body arrives slowly: the request is in flight when SIGTERM lands.
     body = b'{"n": 1}'
     sock = socket.create_connection(("127.0.0.1", port))
@@ -73,6 +57,6 @@ def test_port_in_use_is_a_clear_error(service):
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        proc = service("--port", str(port))
+        proc, _ = service("--port", str(port), listening=False)
         assert proc.wait() == 1
     assert f"cannot listen on 127.0.0.1:{port}" in proc.output
