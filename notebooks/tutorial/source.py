@@ -1,8 +1,16 @@
-"""Show code from service/ in a notebook, so prose and code can never drift apart."""
+"""Show code from the repository in a notebook, so prose and code can never drift apart.
+
+    show(service.app.make_app)                       # a function, class or module
+    show(path="notebooks/steps/s1_hello.py")         # a whole file
+    show_diff("notebooks/steps/s1_hello.py", "notebooks/steps/s2_health.py")
+    edit_copy("notebooks/steps/s1_hello.py", "build/01/my_hello.py", {"World": "you"})
+"""
 
 from __future__ import annotations
 
+import difflib
 import inspect
+from collections.abc import Mapping
 from pathlib import Path
 
 from IPython.display import Code, display
@@ -27,3 +35,59 @@ def show(obj=None, *, path: str | None = None) -> None:
         language = "python"
     print(f"# {where}")
     display(Code(source, language=language))
+
+
+def _files(path: Path) -> dict[str, Path]:
+    """Relative name -> file: the file itself, or every file under a directory."""
+    if path.is_dir():
+        return {str(f.relative_to(path)): f for f in sorted(path.rglob("*"))
+                if f.is_file() and "__pycache__" not in f.parts}
+    return {"": path}
+
+
+def unified_diff(old: str, new: str) -> str:
+    """`diff -u old new` for two repository paths (files or directories), as text.
+
+    Directories are compared file by file (a file on one side only shows as all
+    added or all removed). An empty string means: no difference.
+    """
+    old_files, new_files = _files(ROOT / old), _files(ROOT / new)
+    chunks = []
+    for name in sorted(old_files.keys() | new_files.keys()):
+        a, b = old_files.get(name), new_files.get(name)
+        chunks.extend(difflib.unified_diff(
+            a.read_text().splitlines(keepends=True) if a else [],
+            b.read_text().splitlines(keepends=True) if b else [],
+            fromfile=f"{old}/{name}".rstrip("/") if a else "/dev/null",
+            tofile=f"{new}/{name}".rstrip("/") if b else "/dev/null",
+        ))
+    return "".join(chunks)
+
+
+def show_diff(old: str, new: str) -> None:
+    """Display what changed from `old` to `new` (repository paths, files or directories).
+
+    Lines starting with `-` were removed, `+` added; the rest is context.
+    """
+    print(f"$ diff -u {old} {new}")
+    diff = unified_diff(old, new)
+    display(Code(diff, language="diff") if diff else "(no difference)")
+
+
+def edit_copy(source: str, destination: str, replacements: Mapping[str, str]) -> Path:
+    """Copy repository file `source` to `destination` with each text in `replacements`
+    replaced; return the new file's path. Tracked files stay untouched: write to build/.
+
+    Each text to replace must occur exactly once, so an edit cannot land in the wrong place.
+    """
+    text = (ROOT / source).read_text()
+    for old, new in replacements.items():
+        found = text.count(old)
+        if found != 1:
+            raise ValueError(f"{old!r} occurs {found} times in {source}; "
+                             "replace a longer piece of text that occurs exactly once")
+        text = text.replace(old, new)
+    target = ROOT / destination
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    return target
