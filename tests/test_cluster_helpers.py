@@ -9,6 +9,7 @@ from types import SimpleNamespace as NS
 import pytest
 
 from tutorial import cluster as kc
+from tutorial.kustomize import by_identity, kubectl_available, render_with_kubectl
 from tutorial.manifests import load_manifests
 
 
@@ -36,14 +37,51 @@ def test_load_image_command_per_flavour():
         kc.load_image_command("unknown", "x", "img:1")
 
 
-def test_with_images_replaces_by_container_name_and_leaves_the_input_alone():
-    manifests = load_manifests()
-    swapped = kc.with_images(manifests, {"redis": "local/redis:7"})
-    images = [c["image"] for m in swapped for c in
-              m.get("spec", {}).get("template", {}).get("spec", {}).get("containers", [])]
-    assert "local/redis:7" in images
-    assert all(c["image"] != "local/redis:7" for m in manifests for c in
-               m.get("spec", {}).get("template", {}).get("spec", {}).get("containers", []))
+@pytest.mark.parametrize("flavour, expected", [
+    ("kind", [["docker", "exec", "n1", "crictl", "rmi", "img:1"],
+              ["docker", "exec", "n2", "crictl", "rmi", "img:1"]]),
+    ("k3d", [["docker", "exec", "n1", "crictl", "rmi", "img:1"],
+             ["docker", "exec", "n2", "crictl", "rmi", "img:1"]]),
+    ("minikube", [["minikube", "image", "rm", "img:1", "--profile", "lab"]]),
+    ("docker-desktop", []),
+])
+def test_unload_image_commands_per_flavour(flavour, expected):
+    assert kc.unload_image_commands(flavour, "lab", ["n1", "n2"], "img:1") == expected
+
+
+def test_unload_refuses_an_unknown_cluster():
+    with pytest.raises(ValueError, match="unknown"):
+        kc.unload_image_commands("unknown", "x", [], "img:1")
+
+
+@pytest.mark.parametrize("image, fields", [
+    ("redis:7-alpine", {"newName": "redis", "newTag": "7-alpine"}),
+    ("hello-microservices/redis:7-bookworm",
+     {"newName": "hello-microservices/redis", "newTag": "7-bookworm"}),
+    ("localhost:5000/redis", {"newName": "localhost:5000/redis", "newTag": "latest"}),
+    ("redis@sha256:" + "a" * 64, {"newName": "redis", "digest": "sha256:" + "a" * 64}),
+])
+def test_image_fields_split_a_reference_like_kustomize_edit_set_image(image, fields):
+    assert kc.image_fields(image) == fields
+
+
+@pytest.mark.skipif(not kubectl_available(), reason="kubectl is not installed")
+def test_overlay_swaps_only_the_redis_image(tmp_path):
+    overlay = kc.write_overlay("hello-microservices/redis:7-bookworm", tmp_path / "overlay")
+    rendered = by_identity(render_with_kubectl(overlay))
+    hardened = by_identity(load_manifests())
+    assert rendered.keys() == hardened.keys()
+    redis = rendered[("Deployment", "redis")]
+    assert redis["spec"]["template"]["spec"]["containers"][0]["image"] == \
+        "hello-microservices/redis:7-bookworm"
+    redis["spec"]["template"]["spec"]["containers"][0]["image"] = "redis:7-alpine"
+    assert rendered == hardened
+
+
+def test_next_release_is_the_base_image_plus_one_label(tmp_path):
+    context = kc.write_next_release("hello-tornado:0.1.0", "hello-tornado:0.1.0-2", tmp_path)
+    assert (context / "Dockerfile").read_text() == (
+        'FROM hello-tornado:0.1.0\nLABEL org.opencontainers.image.version="0.1.0-2"\n')
 
 
 def deployment(generation=2, observed=2, replicas=3, updated=3, total=3, available=3):
