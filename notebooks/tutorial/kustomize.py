@@ -240,3 +240,18 @@ def render_with_kubectl(directory: Path | str = K8S_DIR,
 def by_identity(manifests: Sequence[Manifest]) -> dict[tuple[str, str], Manifest]:
     """{(kind, name): object}, to compare two renderings regardless of their order."""
     return {_identity(m): m for m in manifests}
+
+
+def as_yaml(manifests: Sequence[Manifest]) -> str:
+    """The objects as one YAML stream, ordered by (kind, name) so two renderings line up."""
+    ordered = sorted(manifests, key=_identity)
+    return "---\n".join(yaml.safe_dump(m, sort_keys=False) for m in ordered)
+
+
+def diff(before: Sequence[Manifest], after: Sequence[Manifest], context: int = 1) -> str:
+    """A unified diff between two renderings: exactly what a layer adds, removes or changes."""
+    import difflib
+
+    lines = difflib.unified_diff(as_yaml(before).splitlines(), as_yaml(after).splitlines(),
+                                 "before", "after", n=context, lineterm="")
+    return "\n".join(list(lines)[2:])  # without the ---/+++ header
