@@ -328,3 +328,60 @@ def test_the_signature_check_catches_a_wrong_call():
     with pytest.raises(TypeError):
         inspect.signature(client.CoreV1Api.list_namespaced_pod).bind(
             None, *[None] * len(call.args), **{k.arg: None for k in call.keywords})
+
+
+# --------------------------------------------- client-side dry runs of notebook 06's edits
+
+EDITS = [(where, argv) for where, argv in COMMANDS
+         if where.startswith("06") and parse(argv)[0] in {("set", "image"), ("set", "env")}]
+
+
+@pytest.fixture(scope="module")
+def hello_deployment_file(tmp_path_factory) -> Path:
+    """The hello Deployment exactly as `kubectl apply -k k8s/` creates it, as a file."""
+    (deployment,) = [m for m in render_with_kubectl()
+                     if (m["kind"], m["metadata"]["name"]) == ("Deployment", "hello")]
+    path = tmp_path_factory.mktemp("hello") / "deployment.yaml"
+    path.write_text(yaml.safe_dump(deployment))
+    return path
+
+
+def local_edit(argv: list[str], manifest: Path) -> dict:
+    """A `kubectl set ...` edit run as `--local -f FILE -o yaml`: the edited object, no cluster."""
+    path, _, positional = parse(argv)
+    assert positional[0] == "deployment/hello", argv  # the object the notebook edits
+    local = ["kubectl", *path, "--local", "-f", str(manifest), "-o", "yaml", *positional[1:]]
+    done = subprocess.run(local, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, f"{shlex.join(local)}: {done.stderr}"
+    return yaml.safe_load(done.stdout)
+
+
+def test_notebook_06_edits_the_deployment_with_set_image_and_set_env():
+    assert {parse(argv)[0] for _, argv in EDITS} == {("set", "image"), ("set", "env")}
+
+
+@pytest.mark.parametrize(("where", "argv"), EDITS, ids=[f"{w}: {' '.join(a)}" for w, a in EDITS])
+def test_edit_applies_to_the_real_deployment(where, argv, hello_deployment_file, tmp_path):
+    manifest = hello_deployment_file
+    removed = [a[:-1] for a in parse(argv)[2][1:] if a.endswith("-")]
+    if removed:  # removing a variable needs one to remove (06 set it one cell before)
+        with_vars = local_edit(["kubectl", "set", "env", "deployment/hello",
+                                *(f"{name}=x" for name in removed)], manifest)
+        manifest = tmp_path / "with-vars.yaml"
+        manifest.write_text(yaml.safe_dump(with_vars))
+    edited = local_edit(argv, manifest)
+    (container,) = edited["spec"]["template"]["spec"]["containers"]
+    for assignment in parse(argv)[2][1:]:
+        name, _, value = assignment.partition("=")
+        if parse(argv)[0] == ("set", "image"):
+            assert (container["name"], container["image"]) == (name, value)
+        elif name.endswith("-"):
+            assert name[:-1] not in {e["name"] for e in container["env"]}
+        else:
+            assert {"name": name, "value": value} in container["env"]
+
+
+def test_a_set_image_for_a_container_that_does_not_exist_fails(hello_deployment_file):
+    with pytest.raises(AssertionError, match='unable to find container named "helo"'):
+        local_edit(shlex.split("kubectl -n hello-microservices set image deployment/hello "
+                               "helo=x"), hello_deployment_file)
