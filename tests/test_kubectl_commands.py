@@ -1,5 +1,9 @@
 """Every kubectl command notebooks 05 and 06 show or run, checked against the installed kubectl.
 
+Commands come from the code cells (`run(...)`/`start(...)` and argv lists), the ```bash
+blocks and the `kubectl ...` code spans of the prose (a bare mention such as
+`kubectl scale` is checked for its subcommand and flags only), and tutorial/cluster.py.
+
 Notebook 06 cannot run here (no cluster), so its commands are proved offline as far as
 they can be, on every machine that has kubectl:
 
@@ -94,15 +98,29 @@ def commands_in_code(source: str, constants: dict[str, str]) -> list[list[str]]:
     return found
 
 
-def commands_in_markdown(source: str) -> list[list[str]]:
-    """kubectl lines of the ```bash blocks; `<pod>`-style placeholders filled in."""
-    found = []
-    for block in re.findall(r"```(?:bash|console|sh)\n(.*?)```", source, re.S):
-        for line in block.splitlines():
-            line = re.sub(r"\s+#.*$", "", line.strip()).removeprefix("$ ").rstrip(" &")
-            if line.startswith("kubectl "):
-                found.append(shlex.split(re.sub(r"<[^>]+>", PLACEHOLDER, line)))
-    return found
+def _markdown_argv(line: str) -> list[str] | None:
+    line = re.sub(r"\s+#.*$", "", line.strip()).removeprefix("$ ").rstrip(" &")
+    if not line.startswith("kubectl ") or "..." in line:
+        return None
+    return shlex.split(re.sub(r"<[^>]+>|\b[A-Z]{2,}\b", PLACEHOLDER, line))
+
+
+def commands_in_markdown(source: str) -> tuple[list[list[str]], list[list[str]]]:
+    """(kubectl lines of the ```bash blocks, `kubectl ...` code spans in the prose);
+    `<pod>`- and `DIR`-style placeholders filled in."""
+    blocks = [line for block in re.findall(r"```(?:bash|console|sh)\n(.*?)```", source, re.S)
+              for line in block.splitlines()]
+    spans = re.findall(r"`(kubectl [^`]+)`", re.sub(r"```.*?```", "", source, flags=re.S))
+    return ([a for a in map(_markdown_argv, blocks) if a],
+            [a for a in map(_markdown_argv, spans) if a])
+
+
+def is_complete(argv: list[str]) -> bool:
+    """A command a learner could type as is, not a mention like `kubectl scale`."""
+    _, flags, positional = parse(argv)
+    names = {name for name, _ in flags}
+    return bool(names & {"-n", "--namespace", "-k", "--kustomize", "-f", "--filename"}) or (
+        len(positional) >= 2)
 
 
 NOTEBOOK_CONSTANTS = {"NAMESPACE": NAMESPACE}
@@ -116,7 +134,9 @@ def notebook_commands(path: Path) -> list[tuple[str, list[str]]]:
         if cell.cell_type == "code":
             found += [(where, argv) for argv in commands_in_code(cell.source, NOTEBOOK_CONSTANTS)]
         elif cell.cell_type == "markdown":
-            found += [(f"{where} (markdown)", argv) for argv in commands_in_markdown(cell.source)]
+            blocks, spans = commands_in_markdown(cell.source)
+            found += [(f"{where} (markdown)", argv) for argv in blocks]
+            found += [(f"{where} (prose)", argv) for argv in spans if (where, argv) not in found]
     return found
 
 
@@ -181,8 +201,12 @@ def parse(argv: list[str]) -> tuple[tuple[str, ...], list[tuple[str, str | None]
     return tuple(path), flags, positional
 
 
-def problems_of(argv: list[str], overlay_dir: Path | None = None) -> list[str]:
-    """What is wrong with one kubectl command line; [] when it is well-formed."""
+def problems_of(argv: list[str], overlay_dir: Path | None = None,
+                namespace: bool = True) -> list[str]:
+    """What is wrong with one kubectl command line; [] when it is well-formed.
+
+    `namespace=False` checks only the subcommand and flags (for a mention in prose).
+    """
     path, flags, positional = parse(argv)
     if not path:
         return [f"no kubectl subcommand in {shlex.join(argv)!r}"]
@@ -194,6 +218,8 @@ def problems_of(argv: list[str], overlay_dir: Path | None = None) -> list[str]:
     problems += [f"`kubectl {' '.join(path)}` has no flag {name}"
                  for name, _ in flags if name not in allowed]
     names = {name for name, _ in flags}
+    if not namespace:
+        return problems
     if path[0] in CLUSTER_WIDE or (not ({"-n", "--namespace"} & names) and (
             set(positional[:1]) & CLUSTER_WIDE_RESOURCES)):
         return problems
@@ -207,6 +233,8 @@ def problems_of(argv: list[str], overlay_dir: Path | None = None) -> list[str]:
     if not sources:
         return [*problems, f"`{shlex.join(argv)}` does not name the namespace (-n {NAMESPACE})"]
     for name, value in sources:
+        if value == PLACEHOLDER:  # `kubectl apply -k DIR`: a form, not a directory
+            continue
         target = ROOT / value
         if overlay_dir is not None and target.resolve() == kc.BUILD_DIRS["overlay"].resolve():
             target = overlay_dir
@@ -246,7 +274,8 @@ def test_the_notebooks_show_enough_kubectl_to_be_checked():
 @pytest.mark.parametrize(("where", "argv"), COMMANDS,
                          ids=[f"{w}: {' '.join(a)}" for w, a in COMMANDS])
 def test_kubectl_command_is_well_formed(where, argv, overlay):
-    assert problems_of(argv, overlay) == []
+    full = "(prose)" not in where or is_complete(argv)
+    assert problems_of(argv, overlay, namespace=full) == []
 
 
 @pytest.mark.parametrize(("command", "expected"), [
@@ -333,7 +362,8 @@ def test_the_signature_check_catches_a_wrong_call():
 # --------------------------------------------- client-side dry runs of notebook 06's edits
 
 EDITS = [(where, argv) for where, argv in COMMANDS
-         if where.startswith("06") and parse(argv)[0] in {("set", "image"), ("set", "env")}]
+         if where.startswith("06") and "(" not in where
+         and parse(argv)[0] in {("set", "image"), ("set", "env")}]
 
 
 @pytest.fixture(scope="module")
@@ -385,3 +415,12 @@ def test_a_set_image_for_a_container_that_does_not_exist_fails(hello_deployment_
     with pytest.raises(AssertionError, match='unable to find container named "helo"'):
         local_edit(shlex.split("kubectl -n hello-microservices set image deployment/hello "
                                "helo=x"), hello_deployment_file)
+
+
+def test_a_complete_command_in_prose_must_name_the_namespace():
+    """The read that started this test found `kubectl set env deployment/hello PORT-` in prose."""
+    _, (argv,) = commands_in_markdown("Undo it (or `kubectl set env deployment/hello PORT-`).")
+    assert is_complete(argv)
+    assert any("does not name the namespace" in p for p in problems_of(argv))
+    _, (mention,) = commands_in_markdown("then `kubectl scale` it")
+    assert not is_complete(mention) and problems_of(mention, namespace=False) == []
