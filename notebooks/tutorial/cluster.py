@@ -14,7 +14,6 @@ import atexit
 import contextlib
 import json
 import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -226,11 +225,6 @@ def remove_build_dirs() -> list[str]:
             shutil.rmtree(directory)
             removed.append(str(directory.relative_to(ROOT)))
     return removed
-
-
-def docker_has_image(image: str) -> bool:
-    return subprocess.run(["docker", "image", "inspect", image],
-                          capture_output=True, timeout=60).returncode == 0
 
 
 # ------------------------------------------------------------------ watching pods
