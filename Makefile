@@ -47,8 +47,10 @@ base-images:
 wheelhouse: venv
 	PIP="$(BIN)/python -m pip" bash scripts/wheelhouse.sh
 
+# No BuildKit provenance attestations (= --provenance=false; the legacy builder ignores the
+# variable): on a containerd image store they make `kind load` fail (notebook 06).
 image: base-images wheelhouse
-	. ./$(IMAGES_ENV) && docker build --build-arg PYTHON_IMAGE="$$PYTHON_IMAGE" \
+	. ./$(IMAGES_ENV) && BUILDX_NO_DEFAULT_ATTESTATIONS=1 docker build --build-arg PYTHON_IMAGE="$$PYTHON_IMAGE" \
 	    -t hello-tornado:latest -t hello-tornado:$(VERSION) .
 
 # Bounded measurements (sizes, start-up, req/s, memory); installs wrk and Go if absent.

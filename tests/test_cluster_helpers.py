@@ -9,6 +9,7 @@ from types import SimpleNamespace as NS
 import pytest
 
 from tutorial import cluster as kc
+from tutorial.kustomize import by_identity, kubectl_available, render_with_kubectl
 from tutorial.manifests import load_manifests
 
 
@@ -36,14 +37,51 @@ def test_load_image_command_per_flavour():
         kc.load_image_command("unknown", "x", "img:1")
 
 
-def test_with_images_replaces_by_container_name_and_leaves_the_input_alone():
-    manifests = load_manifests()
-    swapped = kc.with_images(manifests, {"redis": "local/redis:7"})
-    images = [c["image"] for m in swapped for c in
-              m.get("spec", {}).get("template", {}).get("spec", {}).get("containers", [])]
-    assert "local/redis:7" in images
-    assert all(c["image"] != "local/redis:7" for m in manifests for c in
-               m.get("spec", {}).get("template", {}).get("spec", {}).get("containers", []))
+@pytest.mark.parametrize("flavour, expected", [
+    ("kind", [["docker", "exec", "n1", "crictl", "rmi", "img:1"],
+              ["docker", "exec", "n2", "crictl", "rmi", "img:1"]]),
+    ("k3d", [["docker", "exec", "n1", "crictl", "rmi", "img:1"],
+             ["docker", "exec", "n2", "crictl", "rmi", "img:1"]]),
+    ("minikube", [["minikube", "image", "rm", "img:1", "--profile", "lab"]]),
+    ("docker-desktop", []),
+])
+def test_unload_image_commands_per_flavour(flavour, expected):
+    assert kc.unload_image_commands(flavour, "lab", ["n1", "n2"], "img:1") == expected
+
+
+def test_unload_refuses_an_unknown_cluster():
+    with pytest.raises(ValueError, match="unknown"):
+        kc.unload_image_commands("unknown", "x", [], "img:1")
+
+
+@pytest.mark.parametrize("image, fields", [
+    ("redis:7-alpine", {"newName": "redis", "newTag": "7-alpine"}),
+    ("hello-microservices/redis:7-bookworm",
+     {"newName": "hello-microservices/redis", "newTag": "7-bookworm"}),
+    ("localhost:5000/redis", {"newName": "localhost:5000/redis", "newTag": "latest"}),
+    ("redis@sha256:" + "a" * 64, {"newName": "redis", "digest": "sha256:" + "a" * 64}),
+])
+def test_image_fields_split_a_reference_like_kustomize_edit_set_image(image, fields):
+    assert kc.image_fields(image) == fields
+
+
+@pytest.mark.skipif(not kubectl_available(), reason="kubectl is not installed")
+def test_overlay_swaps_only_the_redis_image(tmp_path):
+    overlay = kc.write_overlay("hello-microservices/redis:7-bookworm", tmp_path / "overlay")
+    rendered = by_identity(render_with_kubectl(overlay))
+    hardened = by_identity(load_manifests())
+    assert rendered.keys() == hardened.keys()
+    redis = rendered[("Deployment", "redis")]
+    assert redis["spec"]["template"]["spec"]["containers"][0]["image"] == \
+        "hello-microservices/redis:7-bookworm"
+    redis["spec"]["template"]["spec"]["containers"][0]["image"] = "redis:7-alpine"
+    assert rendered == hardened
+
+
+def test_next_release_is_the_base_image_plus_one_label(tmp_path):
+    context = kc.write_next_release("hello-tornado:0.1.0", "hello-tornado:0.1.0-2", tmp_path)
+    assert (context / "Dockerfile").read_text() == (
+        'FROM hello-tornado:0.1.0\nLABEL org.opencontainers.image.version="0.1.0-2"\n')
 
 
 def deployment(generation=2, observed=2, replicas=3, updated=3, total=3, available=3):
@@ -63,3 +101,79 @@ def test_rollout_state_follows_kubectl_rollout_status(kwargs, done, why):
     _, complete, reason = kc.rollout_state(deployment(**kwargs))
     assert complete is done
     assert why in reason
+
+
+# ------------------------------------------------------------ scripts/kind-cluster.sh
+
+SCRIPT = kc.ROOT / "scripts" / "kind-cluster.sh"
+STUB = """#!/bin/sh
+echo "$(basename "$0") $*" >> "{log}"
+case "$(basename "$0") $1 $2" in
+  "kind version "*) echo "kind v0.27.0 go1.24.4 linux/amd64" ;;
+  "kubectl --context "*) echo "v1.32.2" ;;
+esac
+exit 0
+"""
+
+
+def run_kind_script(tmp_path, *args, **env):
+    """The script with stub kind/docker/kubectl on PATH that log their arguments."""
+    import os
+    import subprocess
+
+    bin_dir, log = tmp_path / "bin", tmp_path / "calls.log"
+    bin_dir.mkdir()
+    for tool in ("kind", "docker", "kubectl"):
+        (bin_dir / tool).write_text(STUB.format(log=log))
+        (bin_dir / tool).chmod(0o755)
+    environ = {**os.environ, "PATH": f"{bin_dir}:/usr/bin:/bin", **env}
+    done = subprocess.run(["bash", str(SCRIPT), *args], env=environ, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return log.read_text().splitlines(), done.stdout
+
+
+def test_kind_script_creates_the_pinned_node_and_loads_the_image(tmp_path):
+    import service
+
+    calls, output = run_kind_script(tmp_path, REDIS_IMAGE="redis:7-alpine")
+    create = next(c for c in calls if c.startswith("kind create cluster"))
+    assert create.startswith("kind create cluster --name hello-microservices --image "
+                             "kindest/node:v1.32.2@sha256:")
+    image = f"hello-tornado:{service.__version__}"
+    assert f"kind load docker-image {image} --name hello-microservices" in calls
+    assert not any("redis" in c for c in calls if c.startswith("kind load"))  # node pulls it
+    assert "apply --server-side -f" in output and "namespace.yaml" in output
+
+
+def test_kind_script_loads_a_local_redis_image(tmp_path):
+    calls, _ = run_kind_script(tmp_path, REDIS_IMAGE="hello-microservices/redis:7-bookworm")
+    assert ("kind load docker-image hello-microservices/redis:7-bookworm "
+            "--name hello-microservices") in calls
+
+
+def test_kind_script_pins_a_node_image_kubectl_can_talk_to():
+    import re
+    import subprocess
+
+    pinned = re.search(r'kindest/node:v1\.(\d+)\.\d+@sha256:[0-9a-f]{64}', SCRIPT.read_text())
+    assert pinned, "no node image pinned by digest"
+    if kubectl_available():  # kubectl supports one minor version of skew either way
+        client = subprocess.run(["kubectl", "version", "--client", "-o", "json"],
+                                capture_output=True, text=True, timeout=60, check=True)
+        import json
+
+        client_minor = int(json.loads(client.stdout)["clientVersion"]["minor"].rstrip("+"))
+        assert abs(int(pinned.group(1)) - client_minor) <= 1
+    assert int(pinned.group(1)) >= 30  # preStop sleep
+
+
+def test_kind_script_is_clean_shell():
+    import shutil
+    import subprocess
+
+    assert subprocess.run(["bash", "-n", str(SCRIPT)], timeout=60).returncode == 0
+    if shutil.which("shellcheck"):
+        checked = subprocess.run(["shellcheck", str(SCRIPT)], capture_output=True, text=True,
+                                 timeout=60)
+        assert checked.returncode == 0, checked.stdout

@@ -15,6 +15,7 @@ import yaml
 
 import service
 from service.config import ENV_VARS, Settings
+from tutorial import kustomize as kz
 from tutorial import manifests as km
 
 K8S_DIR = Path(__file__).resolve().parents[1] / "k8s"
@@ -48,10 +49,40 @@ def hello_container(docs: list[dict]) -> dict:
 # ----------------------------------------------------------------------- loading
 
 
-def test_kustomization_lists_every_manifest_file():
-    listed = set(yaml.safe_load((K8S_DIR / "kustomization.yaml").read_text())["resources"])
-    on_disk = {p.name for p in K8S_DIR.glob("*.yaml")} - {"kustomization.yaml"}
-    assert listed == on_disk
+def _referenced_files(directory: Path) -> set[Path]:
+    """Every file a kustomization (and the ones it includes) reads."""
+    kustomization = yaml.safe_load((directory / "kustomization.yaml").read_text())
+    found = {directory / "kustomization.yaml"}
+    entries = [*(kustomization.get("resources") or []), *(kustomization.get("components") or [])]
+    entries += [patch["path"] for patch in kustomization.get("patches") or []]
+    for entry in entries:
+        path = directory / entry
+        found |= _referenced_files(path) if path.is_dir() else {path}
+    return {p.resolve() for p in found}
+
+
+def test_every_yaml_file_in_k8s_is_used_by_the_kustomization():
+    on_disk = {p.resolve() for p in K8S_DIR.rglob("*.yaml")}
+    assert on_disk == _referenced_files(K8S_DIR)
+
+
+def test_the_layers_are_the_components_in_order():
+    listed = yaml.safe_load((K8S_DIR / "kustomization.yaml").read_text())["components"]
+    assert kz.layers(K8S_DIR) == [Path(c).name for c in listed]
+    assert kz.layers(K8S_DIR)[-1] == "namespace"  # last, so it covers every object
+    assert {p.name for p in (K8S_DIR / "components").iterdir()} == set(kz.layers(K8S_DIR))
+
+
+def test_the_base_is_the_minimum_that_runs():
+    base = km.load_manifests(K8S_DIR / "base")
+    assert sorted((m["kind"], m["metadata"]["name"]) for m in base) == [
+        ("Deployment", "hello"), ("Deployment", "redis"),
+        ("Service", "hello"), ("Service", "redis")]
+    assert km.find(base, "Deployment", "hello")["spec"]["replicas"] == 3
+    assert all("namespace" not in m["metadata"] for m in base)
+    pod = hello_pod_spec(base)
+    assert set(pod) == {"containers"}
+    assert not {"livenessProbe", "resources"} & set(pod["containers"][0])
 
 
 def test_the_expected_objects_are_there(manifests):
@@ -69,19 +100,62 @@ def test_the_expected_objects_are_there(manifests):
     )
 
 
+LAYER_COUNTS = range(len(kz.layers(K8S_DIR)) + 1)
+
+
 @pytest.mark.skipif(not km.kubectl_available(), reason="kubectl is not installed")
-def test_kubectl_kustomize_renders_what_the_python_loader_reads(manifests):
-    def key(m):
-        return m["kind"], m["metadata"]["name"]
+@pytest.mark.parametrize("count", LAYER_COUNTS)
+def test_kubectl_kustomize_renders_what_the_python_loader_renders(count, tmp_path):
+    rendered = kz.render_with_kubectl(kz.write_layer(count, tmp_path / "layer"))
+    assert kz.by_identity(rendered) == kz.by_identity(kz.render_layer(count, K8S_DIR))
 
-    assert sorted(km.render_with_kubectl(K8S_DIR), key=key) == sorted(manifests, key=key)
+
+@pytest.mark.skipif(not km.kubectl_available(), reason="kubectl is not installed")
+def test_kubectl_kustomize_of_k8s_is_the_last_layer(manifests):
+    assert kz.by_identity(km.render_with_kubectl(K8S_DIR)) == kz.by_identity(manifests)
+    assert kz.by_identity(kz.render_layer(LAYER_COUNTS[-1])) == kz.by_identity(manifests)
 
 
-def test_loader_refuses_a_kustomization_it_cannot_apply(tmp_path):
-    (tmp_path / "kustomization.yaml").write_text("namespace: other\nresources: [a.yaml]\n")
+@pytest.mark.parametrize("count", LAYER_COUNTS[1:])
+def test_every_layer_changes_the_rendering(count):
+    assert kz.render_layer(count) != kz.render_layer(count - 1)
+
+
+@pytest.mark.parametrize("count", LAYER_COUNTS)
+def test_every_layer_validates_strictly(count):
+    assert km.validate_manifests(kz.render_layer(count)) == []
+
+
+@pytest.mark.parametrize(
+    ("kustomization", "refused"),
+    [
+        ("namespace: other\nimages: [{name: a, newTag: b}]\nresources: [a.yaml]\n", "images"),
+        ("resources: [a.yaml]\npatches: [{path: a.yaml, target: {kind: Namespace}}]\n", "target"),
+        ("resources: [a.yaml]\nconfigMapGenerator: [{name: c}]\n", "configMapGenerator"),
+    ],
+)
+def test_loader_refuses_a_kustomization_it_cannot_render(tmp_path, kustomization, refused):
+    (tmp_path / "kustomization.yaml").write_text(kustomization)
     (tmp_path / "a.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n")
-    with pytest.raises(ValueError, match="namespace"):
+    with pytest.raises(kz.UnsupportedKustomization, match=refused):
         km.load_manifests(tmp_path)
+
+
+def test_strategic_merge_merges_lists_by_their_key_and_null_deletes():
+    target = {"replicas": 3, "containers": [{"name": "a", "image": "x", "env": [
+        {"name": "A", "value": "1"}]}, {"name": "b", "image": "y"}], "args": ["1", "2"]}
+    patch = {"replicas": None, "args": ["3"], "containers": [
+        {"name": "a", "env": [{"name": "B", "value": "2"}]}, {"name": "c", "image": "z"}]}
+    assert kz.strategic_merge(target, patch) == {"args": ["3"], "containers": [
+        {"name": "a", "image": "x",
+         "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]},
+        {"name": "b", "image": "y"}, {"name": "c", "image": "z"}]}
+    assert target["replicas"] == 3  # the input is left alone
+
+
+def test_strategic_merge_refuses_directives():
+    with pytest.raises(kz.UnsupportedKustomization, match=r"\$patch"):
+        kz.strategic_merge({"a": 1}, {"$patch": "delete"})
 
 
 def test_find_says_what_there_is(manifests):
@@ -342,7 +416,6 @@ def test_probes_hit_the_service_health_endpoints(manifests):
 
 def test_hello_rolls_out_without_losing_capacity(manifests):
     spec = km.find(manifests, "Deployment", "hello")["spec"]
-    assert spec["replicas"] == 3
     assert spec["strategy"]["rollingUpdate"] == {"maxUnavailable": 0, "maxSurge": 1}
     assert hello_container(manifests)["imagePullPolicy"] == "IfNotPresent"
 
@@ -362,10 +435,39 @@ def test_hello_finds_redis_through_its_service(manifests):
     assert [p["port"] for p in redis_ports] == [6379]
 
 
-def test_autoscaler_floor_matches_the_replicas(manifests):
+def test_autoscaler_owns_the_count_and_its_floor_is_the_base_count(manifests):
     hpa = km.find(manifests, "HorizontalPodAutoscaler", "hello")["spec"]
     assert (hpa["minReplicas"], hpa["maxReplicas"]) == (3, 10)
-    assert hpa["minReplicas"] == km.find(manifests, "Deployment", "hello")["spec"]["replicas"]
+    assert "replicas" not in km.find(manifests, "Deployment", "hello")["spec"]
+    base = km.load_manifests(K8S_DIR / "base")
+    assert hpa["minReplicas"] == km.find(base, "Deployment", "hello")["spec"]["replicas"]
+    assert km.check_autoscaled_replicas(manifests) == []
+
+
+def test_replicas_next_to_an_autoscaler_are_caught(broken):
+    km.find(broken, "Deployment", "hello")["spec"]["replicas"] = 3
+    problems = km.check_autoscaled_replicas(broken)
+    assert len(problems) == 1 and "HorizontalPodAutoscaler/hello" in problems[0]
+
+
+# Which check each layer is there to satisfy: failing on the layers below, passing from it on.
+LAYER_FIXES = {
+    "resources": lambda m: km.check_resources(m),
+    "security-context": lambda m: km.check_restricted_pod_security(m)
+    + km.check_run_as_user(m, IMAGE_USER),
+    "autoscaler": lambda m: km.check_autoscaled_replicas(m)
+    or ([] if any(x["kind"] == "HorizontalPodAutoscaler" for x in m) else ["no autoscaler"]),
+    "namespace": lambda m: km.check_labels(m),
+}
+
+
+@pytest.mark.parametrize("layer", LAYER_FIXES)
+def test_each_hardening_check_turns_green_exactly_at_its_layer(layer):
+    position = kz.layers(K8S_DIR).index(layer) + 1
+    check = LAYER_FIXES[layer]
+    assert check(kz.render_layer(position - 1)) != []
+    for count in range(position, LAYER_COUNTS[-1] + 1):
+        assert check(kz.render_layer(count)) == [], (layer, count)
 
 
 def test_redis_keeps_its_data_in_an_emptydir(manifests):

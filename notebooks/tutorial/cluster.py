@@ -1,18 +1,11 @@
-"""Notebook 06's side of a live cluster: small steps, each one a kubectl command you know.
+"""Notebook 06's side of a live cluster: the Python client WAITS and CHECKS, kubectl ACTS.
 
-Everything goes through the official `kubernetes` Python client (pinned in
-requirements-dev.txt); the kubectl equivalent of each function is in its docstring.
-Two things use the `kubectl` binary itself, through `tutorial.start`, because the
-binary does them best and a learner uses it anyway: `kubectl proxy` (HTTP to the
-Service) and `kubectl port-forward` (to Redis).
-
-Patches: with this client a dict body is sent as a *strategic merge patch* and a list
-as a *JSON patch* (kubernetes/client/rest.py); every call below also names the patch
-type explicitly with `_content_type`, so the code says what the API receives.
-
-The manifests are applied with *server-side apply* (the dynamic client's
-`server_side_apply`, i.e. `kubectl apply --server-side`): the API server merges and
-records which manager owns which field, so re-running the notebook is idempotent.
+Every change notebook 06 makes is a `kubectl` command shown and run by a cell
+(`tutorial.run`), exactly as you would type it. This module only answers questions
+about the result with the official `kubernetes` client (pinned in requirements-dev.txt):
+which cluster is this, are N pods Ready, is the rollout complete, which images do the
+pods run, why is a pod not Ready. Two long-running kubectl commands live here too,
+because a cell needs them in the background: `kubectl proxy` and `kubectl port-forward`.
 """
 
 from __future__ import annotations
@@ -20,7 +13,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import json
-import re
 import shutil
 import threading
 import time
@@ -30,20 +22,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tutorial.containers import LABEL as PART_OF
+import yaml
+
 from tutorial.net import fetch, free_port
-from tutorial.shell import Background, run, start
+from tutorial.shell import Background, start
 
 NAMESPACE = "hello-microservices"
 HELLO_SELECTOR = "app.kubernetes.io/name=hello,app.kubernetes.io/part-of=hello-microservices"
-FIELD_MANAGER = "hello-microservices-tutorial"
 REVISION = "deployment.kubernetes.io/revision"
 ROOT = Path(__file__).resolve().parents[2]
-
-# Content types of the three patch flavours the API server accepts (plus apply).
-STRATEGIC = "application/strategic-merge-patch+json"
-MERGE = "application/merge-patch+json"
-JSON_PATCH = "application/json-patch+json"
+#: What notebook 06 writes (its kustomize overlay, the next release's build context).
+BUILD_DIRS = {"overlay": ROOT / "build" / "k8s-06", "rollout": ROOT / "build" / "rollout"}
+FLAVOURS = ("kind", "minikube", "k3d", "docker-desktop")
 
 
 # ------------------------------------------------------------------- which cluster
@@ -54,12 +44,12 @@ class Cluster:
     """The API clients for the current kubeconfig context, and what kind of cluster it is."""
 
     context: str
-    flavour: str  # "kind", "minikube", "k3d", "docker-desktop" or "unknown"
+    flavour: str  # one of FLAVOURS, or "unknown"
     name: str  # the cluster/profile name the flavour's own CLI expects
-    api: Any  # kubernetes.client.ApiClient
-    core: Any = field(repr=False, default=None)  # CoreV1Api
-    apps: Any = field(repr=False, default=None)  # AppsV1Api
-    autoscaling: Any = field(repr=False, default=None)  # AutoscalingV2Api
+    nodes: list[str]
+    api: Any = field(repr=False)  # kubernetes.client.ApiClient
+    core: Any = field(repr=False)  # CoreV1Api
+    apps: Any = field(repr=False)  # AppsV1Api
 
 
 def detect_flavour(
@@ -108,22 +98,44 @@ def connect(context: str | None = None) -> Cluster:
         [n.metadata.labels or {} for n in nodes],
         [n.spec.provider_id for n in nodes],
     )
-    cluster = Cluster(context, flavour, name, api, core, client.AppsV1Api(api),
-                      client.AutoscalingV2Api(api))
-    atexit.register(_delete_namespace_quietly, cluster)
-    return cluster
+    return Cluster(context, flavour, name, [n.metadata.name for n in nodes], api, core,
+                   client.AppsV1Api(api))
+
+
+def server_version(cluster: Cluster) -> tuple[int, int]:
+    """(major, minor) of the API server, as `kubectl version` prints it."""
+    from kubernetes import client
+
+    info = client.VersionApi(cluster.api).get_code(_request_timeout=10)
+    return int(info.major), int(info.minor.rstrip("+"))
 
 
 def kubectl_problem() -> str | None:
-    """None when kubectl is on PATH; notebook 06 uses it for `proxy` and `port-forward`."""
+    """None when kubectl is on PATH; notebook 06 runs every step with it."""
     if shutil.which("kubectl"):
         return None
-    return ("`kubectl` is not installed; notebook 06 uses `kubectl proxy` and `kubectl "
-            "port-forward`. Install it: https://kubernetes.io/docs/tasks/tools/ "
-            "(minikube users: `minikube kubectl --` works too, put it on PATH as kubectl).")
+    return ("`kubectl` is not installed; notebook 06 runs every step with it. Install it: "
+            "https://kubernetes.io/docs/tasks/tools/ (Debian/Ubuntu: `apt install kubectl` "
+            "where packaged; minikube users: `minikube kubectl --` works too).")
 
 
-# ------------------------------------------------------------------ images in
+def delete_namespace_at_exit(cluster: Cluster) -> None:
+    """When the kernel stops, delete the namespace a failed run left (without waiting).
+
+    Registered only once the cluster is known to be one this notebook handles. The
+    notebook's first step deletes a leftover namespace and WAITS until it is gone, so a
+    re-run never meets "namespace is being terminated".
+    """
+    def delete() -> None:
+        with contextlib.suppress(Exception):
+            if namespace_exists(cluster):
+                cluster.core.delete_namespace(NAMESPACE, _request_timeout=10)
+
+    atexit.register(delete)
+
+
+# ------------------------------------------------------------------ images in and out
+
 
 def load_image_command(flavour: str, name: str, image: str) -> list[str] | None:
     """The command that copies a local image into the cluster's nodes (None: not needed).
@@ -145,66 +157,74 @@ def load_image_command(flavour: str, name: str, image: str) -> list[str] | None:
     return commands[flavour]
 
 
-def load_image(cluster: Cluster, image: str) -> None:
-    """`kind load docker-image IMAGE` (or the minikube/k3d equivalent), echoed and checked."""
-    command = load_image_command(cluster.flavour, cluster.name, image)
-    if command is None:
-        print(f"{cluster.flavour} shares the Docker engine's images: nothing to load for {image}")
-    else:
-        run(command)
+def unload_image_commands(flavour: str, name: str, nodes: Iterable[str],
+                          image: str) -> list[list[str]]:
+    """The commands that remove a loaded image from the cluster's nodes again.
 
-
-def build_next_image(base: str, tag: str) -> str:
-    """A new image tag that differs from `base` by one label: a 'new release' to roll out.
-
-    Writes build/rollout/Dockerfile (`FROM base` + LABEL) and runs `docker build`. A
-    different image id, not just a second tag, so every tool sees a new image.
+    kind and k3d nodes are Docker containers named like the Kubernetes nodes, with
+    `crictl` inside; minikube has its own command; Docker Desktop shares the engine's
+    images (`docker image rm` is the clean-up there).
     """
-    context = ROOT / "build" / "rollout"
-    context.mkdir(parents=True, exist_ok=True)
-    (context / "Dockerfile").write_text(
-        f"FROM {base}\nLABEL org.opencontainers.image.version=\"{tag.split(':', 1)[1]}\"\n")
-    run(["docker", "build", "--label", PART_OF, "-t", tag, str(context)])
-    return tag
+    if flavour in ("kind", "k3d"):
+        return [["docker", "exec", node, "crictl", "rmi", image] for node in nodes]
+    if flavour == "minikube":
+        return [["minikube", "image", "rm", image, "--profile", name]]
+    if flavour == "docker-desktop":
+        return []
+    raise ValueError(f"cannot tell how to remove images from this cluster ({flavour})")
 
 
-# ------------------------------------------------------------------ apply
+def write_next_release(base: str, tag: str, directory: Path = BUILD_DIRS["rollout"]) -> Path:
+    """build/rollout/Dockerfile: `FROM base` plus one label, a 'new release' to roll out.
 
-
-def with_images(manifests: list[dict], images: Mapping[str, str]) -> list[dict]:
-    """A copy of `manifests` with container images replaced by container name.
-
-    The same job as kustomize's `images:` (`kustomize edit set image redis=...`): used for
-    a Redis image built offline. The files in k8s/ stay untouched.
+    A different image id, not just a second tag, so every tool sees a new image.
     """
-    import copy
-
-    result = copy.deepcopy(manifests)
-    for manifest in result:
-        template = manifest.get("spec", {}).get("template", {})
-        for container in template.get("spec", {}).get("containers", []):
-            if container["name"] in images:
-                container["image"] = images[container["name"]]
-    return result
+    directory.mkdir(parents=True, exist_ok=True)
+    version = tag.split(":", 1)[1]
+    (directory / "Dockerfile").write_text(
+        f'FROM {base}\nLABEL org.opencontainers.image.version="{version}"\n')
+    return directory
 
 
-def apply(cluster: Cluster, manifests: Iterable[dict]) -> list[str]:
-    """Server-side apply every object, in order (the Namespace comes first in k8s/).
+def write_overlay(redis_image: str, directory: Path = BUILD_DIRS["overlay"],
+                  k8s_dir: Path = ROOT / "k8s") -> Path:
+    """build/k8s-06/kustomization.yaml: the full k8s/ set, with Redis' image swapped.
 
-    kubectl: `kubectl apply --server-side -k k8s/`. Returns `Kind/name` per object.
+    The same thing `kustomize edit set image redis=...` writes: an `images:` entry that
+    rewrites every container image named `redis`. k8s/ itself stays untouched.
     """
-    from kubernetes.dynamic import DynamicClient
+    from os.path import relpath
 
-    dynamic = DynamicClient(cluster.api)
-    applied = []
-    for manifest in manifests:
-        resource = dynamic.resources.get(api_version=manifest["apiVersion"],
-                                         kind=manifest["kind"])
-        dynamic.server_side_apply(resource, body=manifest,
-                                  namespace=manifest["metadata"].get("namespace"),
-                                  field_manager=FIELD_MANAGER, force_conflicts=True)
-        applied.append(f"{manifest['kind']}/{manifest['metadata']['name']}")
-    return applied
+    directory.mkdir(parents=True, exist_ok=True)
+    overlay = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": [relpath(k8s_dir.resolve(), directory.resolve())],
+        "images": [{"name": "redis", **image_fields(redis_image)}],
+    }
+    (directory / "kustomization.yaml").write_text(yaml.safe_dump(overlay, sort_keys=False))
+    return directory
+
+
+def image_fields(image: str) -> dict[str, str]:
+    """kustomize's `images:` fields for a reference: newName plus newTag or digest."""
+    if "@" in image:
+        name, digest = image.split("@", 1)
+        return {"newName": name, "digest": digest}
+    name, _, tag = image.rpartition(":")
+    if not name or "/" in tag:  # no tag at all (a ":" only in a registry's host:port)
+        return {"newName": image, "newTag": "latest"}
+    return {"newName": name, "newTag": tag}
+
+
+def remove_build_dirs() -> list[str]:
+    """Delete what notebook 06 wrote under build/; the names of what was there."""
+    removed = []
+    for directory in BUILD_DIRS.values():
+        if directory.exists():
+            shutil.rmtree(directory)
+            removed.append(str(directory.relative_to(ROOT)))
+    return removed
 
 
 # ------------------------------------------------------------------ watching pods
@@ -216,10 +236,7 @@ def is_ready(pod: Any) -> bool:
 
 
 def live_pods(cluster: Cluster, selector: str = HELLO_SELECTOR) -> list[Any]:
-    """Pods matching `selector` that are not being deleted.
-
-    kubectl: `kubectl -n hello-microservices get pods -l <selector>` (minus Terminating).
-    """
+    """Pods matching `selector` that are not being deleted (kubectl shows those Terminating)."""
     pods = cluster.core.list_namespaced_pod(NAMESPACE, label_selector=selector).items
     return sorted((p for p in pods if p.metadata.deletion_timestamp is None),
                   key=lambda p: p.metadata.name)
@@ -229,17 +246,20 @@ def ready_pod_names(cluster: Cluster, selector: str = HELLO_SELECTOR) -> list[st
     return [p.metadata.name for p in live_pods(cluster, selector) if is_ready(p)]
 
 
-def _progress(total: int, description: str):
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=description, unit="pod", leave=True)
+def pod_images(cluster: Cluster) -> dict[str, str]:
+    """pod name -> the image its hello container runs, for the live hello pods."""
+    return {p.metadata.name: p.spec.containers[0].image for p in live_pods(cluster)}
 
 
 def _wait(condition: Callable[[], tuple[int, bool]], total: int, description: str,
           timeout: float, explain: Callable[[], str]) -> None:
-    """Poll `condition` (-> (progress, done)) twice a second with a progress bar."""
+    """Poll `condition` (-> (progress, done)) twice a second with a progress bar (stdout)."""
+    import sys
+
+    from tqdm import tqdm
+
     deadline = time.monotonic() + timeout
-    with _progress(total, description) as bar:
+    with tqdm(total=total, desc=description, unit="pod", file=sys.stdout) as bar:
         while True:
             count, done = condition()
             bar.n = min(count, total)
@@ -247,17 +267,23 @@ def _wait(condition: Callable[[], tuple[int, bool]], total: int, description: st
             if done:
                 return
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{description}: not done after {timeout:.0f} s. "
-                                   f"{explain()}")
+                raise TimeoutError(f"{description}: not done after {timeout:.0f} s. {explain()}")
             time.sleep(0.5)
 
 
-def rollout_state(deployment: Any) -> tuple[int, bool, str]:
-    """(updated and available replicas, complete?, why not) — kubectl rollout status's rules.
+def wait_for_ready_count(cluster: Cluster, count: int, timeout: float = 180) -> list[str]:
+    """Block until exactly `count` hello pods exist, all Ready (none starting or stopping)."""
+    def condition() -> tuple[int, bool]:
+        pods = cluster.core.list_namespaced_pod(NAMESPACE, label_selector=HELLO_SELECTOR).items
+        ready = [p for p in pods if p.metadata.deletion_timestamp is None and is_ready(p)]
+        return len(ready), len(ready) == count == len(pods)
 
-    Complete means: the controller has seen the latest spec, every replica runs the new
-    template, no old replica is left, and all of them are available.
-    """
+    _wait(condition, count, f"{count} ready", timeout, lambda: str(pod_problems(cluster)))
+    return ready_pod_names(cluster)
+
+
+def rollout_state(deployment: Any) -> tuple[int, bool, str]:
+    """(updated and available replicas, complete?, why not) — kubectl rollout status's rules."""
     spec, status = deployment.spec, deployment.status
     wanted = spec.replicas or 0
     if (status.observed_generation or 0) < deployment.metadata.generation:
@@ -277,91 +303,10 @@ def rollout_state(deployment: Any) -> tuple[int, bool, str]:
     return wanted, True, "complete"
 
 
-def wait_for_rollout(cluster: Cluster, name: str = "hello", timeout: float = 180) -> Any:
-    """Block until the Deployment's rollout is complete, with a progress bar.
-
-    kubectl: `kubectl -n hello-microservices rollout status deployment/hello`.
-    """
-    last: dict[str, Any] = {}
-
-    def condition() -> tuple[int, bool]:
-        last["d"] = cluster.apps.read_namespaced_deployment(name, NAMESPACE)
-        count, done, last["why"] = rollout_state(last["d"])
-        return count, done
-
-    replicas = cluster.apps.read_namespaced_deployment(name, NAMESPACE).spec.replicas or 1
-    _wait(condition, replicas, f"rollout {name}", timeout,
-          lambda: f"{last.get('why', '')}. Pods: {pod_problems(cluster) or 'no problems seen'}")
-    return last["d"]
-
-
-def wait_for_ready_count(cluster: Cluster, count: int, timeout: float = 120) -> list[str]:
-    """Block until exactly `count` hello pods are Ready and none is starting or stopping.
-
-    kubectl: `kubectl -n hello-microservices get pods -l app.kubernetes.io/name=hello -w`.
-    """
-    def condition() -> tuple[int, bool]:
-        pods = cluster.core.list_namespaced_pod(NAMESPACE, label_selector=HELLO_SELECTOR).items
-        ready = [p for p in pods if p.metadata.deletion_timestamp is None and is_ready(p)]
-        return len(ready), len(ready) == count == len(pods)
-
-    _wait(condition, count, f"{count} ready", timeout, lambda: str(pod_problems(cluster)))
-    return ready_pod_names(cluster)
-
-
-# ------------------------------------------------------------------ changing things
-
-
-def delete_autoscaler(cluster: Cluster, name: str = "hello") -> bool:
-    """kubectl: `kubectl -n hello-microservices delete hpa hello`. False if it was not there."""
-    from kubernetes.client.exceptions import ApiException
-
-    try:
-        cluster.autoscaling.delete_namespaced_horizontal_pod_autoscaler(name, NAMESPACE)
-    except ApiException as exc:
-        if exc.status == 404:
-            return False
-        raise
-    return True
-
-
-def scale(cluster: Cluster, replicas: int, name: str = "hello") -> None:
-    """kubectl: `kubectl -n hello-microservices scale deployment/hello --replicas=N`.
-
-    Like kubectl, a merge patch of the Deployment's `scale` subresource.
-    """
-    cluster.apps.patch_namespaced_deployment_scale(
-        name, NAMESPACE, {"spec": {"replicas": replicas}}, _content_type=MERGE)
-
-
-def delete_pod(cluster: Cluster, pod: str) -> None:
-    """kubectl: `kubectl -n hello-microservices delete pod POD --wait=false`."""
-    cluster.core.delete_namespaced_pod(pod, NAMESPACE)
-
-
-def set_image(cluster: Cluster, image: str, version: str, name: str = "hello") -> None:
-    """kubectl: `kubectl -n hello-microservices set image deployment/hello hello=IMAGE`.
-
-    Also sets the pod template's `app.kubernetes.io/version` label, so each pod says which
-    release it runs. A strategic merge patch: `containers` is merged by `name`.
-    """
-    patch = {"spec": {"template": {
-        "metadata": {"labels": {"app.kubernetes.io/version": version}},
-        "spec": {"containers": [{"name": name, "image": image}]},
-    }}}
-    cluster.apps.patch_namespaced_deployment(name, NAMESPACE, patch, _content_type=STRATEGIC,
-                                             field_manager=FIELD_MANAGER)
-
-
-def set_env(cluster: Cluster, variable: str, value: str, name: str = "hello") -> None:
-    """kubectl: `kubectl -n hello-microservices set env deployment/hello VARIABLE=VALUE`.
-
-    Strategic merge again: `env` is merged by `name`, the other variables stay.
-    """
-    patch = {"spec": {"template": {"spec": {"containers": [
-        {"name": name, "env": [{"name": variable, "value": value}]}]}}}}
-    cluster.apps.patch_namespaced_deployment(name, NAMESPACE, patch, _content_type=STRATEGIC,
-                                             field_manager=FIELD_MANAGER)
+def rollout_complete(cluster: Cluster, name: str = "hello") -> bool:
+    """What `kubectl rollout status` waited for, checked again through the API."""
+    deployment = cluster.apps.read_namespaced_deployment(name, NAMESPACE)
+    return rollout_state(deployment)[1]
 
 
 @dataclass
@@ -375,9 +320,9 @@ class Revision:
 def history(cluster: Cluster, name: str = "hello") -> list[Revision]:
     """The Deployment's revisions, oldest first: one ReplicaSet per pod template.
 
-    kubectl: `kubectl -n hello-microservices rollout history deployment/hello`. The revision
-    number is the ReplicaSet's `deployment.kubernetes.io/revision` annotation; only
-    ReplicaSets owned by this Deployment (ownerReferences) count.
+    What `kubectl rollout history` lists. The revision number is the ReplicaSet's
+    `deployment.kubernetes.io/revision` annotation; only ReplicaSets owned by this
+    Deployment (ownerReferences) count.
     """
     deployment = cluster.apps.read_namespaced_deployment(name, NAMESPACE)
     selector = ",".join(f"{k}={v}" for k, v in deployment.spec.selector.match_labels.items())
@@ -392,38 +337,70 @@ def history(cluster: Cluster, name: str = "hello") -> list[Revision]:
     return sorted(revisions, key=lambda r: r.number)
 
 
-def undo(cluster: Cluster, name: str = "hello", to_revision: int | None = None) -> Revision:
-    """Roll back to the previous revision (or `to_revision`), as kubectl does it.
-
-    kubectl: `kubectl -n hello-microservices rollout undo deployment/hello [--to-revision=N]`.
-    apps/v1 has no rollback endpoint; kubectl copies the pod template of that revision's
-    ReplicaSet (minus its `pod-template-hash` label) back into the Deployment. We do the
-    same with one JSON patch that replaces `/spec/template`; the Deployment controller
-    then finds the old ReplicaSet matches and scales it up again (as a new revision).
-    """
-    revisions = history(cluster, name)
-    if len(revisions) < 2 and to_revision is None:
-        raise RuntimeError(f"deployment/{name} has no earlier revision to roll back to")
-    if to_revision is None:
-        target = revisions[-2]
-    else:
-        target = next((r for r in revisions if r.number == to_revision), None)
-        if target is None:
-            raise RuntimeError(f"deployment/{name} has no revision {to_revision}; it has "
-                               f"{[r.number for r in revisions]}")
-    rs = cluster.apps.read_namespaced_replica_set(target.replica_set, NAMESPACE)
-    template = cluster.api.sanitize_for_serialization(rs.spec.template)
-    template["metadata"]["labels"].pop("pod-template-hash", None)
-    cluster.apps.patch_namespaced_deployment(
-        name, NAMESPACE, [{"op": "replace", "path": "/spec/template", "value": template}],
-        _content_type=JSON_PATCH, field_manager=FIELD_MANAGER)
-    return target
+def container_env(cluster: Cluster, name: str = "hello") -> dict[str, str | None]:
+    """The Deployment's container environment: name -> value (None for valueFrom)."""
+    deployment = cluster.apps.read_namespaced_deployment(name, NAMESPACE)
+    return {e.name: e.value for e in deployment.spec.template.spec.containers[0].env or []}
 
 
-def pod_versions(cluster: Cluster) -> dict[str, str]:
-    """pod name -> its `app.kubernetes.io/version` label, for the live hello pods."""
-    return {p.metadata.name: (p.metadata.labels or {}).get("app.kubernetes.io/version", "?")
-            for p in live_pods(cluster)}
+def autoscaler_exists(cluster: Cluster, name: str = "hello") -> bool:
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        client.AutoscalingV2Api(cluster.api).read_namespaced_horizontal_pod_autoscaler(
+            name, NAMESPACE)
+    except ApiException as exc:
+        if exc.status == 404:
+            return False
+        raise
+    return True
+
+
+# ------------------------------------------------------------------ troubleshooting
+
+
+def pod_problems(cluster: Cluster, selector: str = HELLO_SELECTOR) -> list[dict]:
+    """Why pods are not Ready: the STATUS column of `kubectl get pods`, and more."""
+    problems = []
+    for pod in live_pods(cluster, selector):
+        for status in pod.status.container_statuses or []:
+            waiting = status.state.waiting if status.state else None
+            last = status.last_state.terminated if status.last_state else None
+            if waiting or not status.ready:
+                problems.append({
+                    "pod": pod.metadata.name,
+                    "reason": waiting.reason if waiting else "NotReady",
+                    "message": (waiting.message or "") if waiting else "",
+                    "restarts": status.restart_count,
+                    "last_exit_code": last.exit_code if last else None,
+                })
+    return problems
+
+
+def wait_for_reason(cluster: Cluster, reasons: Iterable[str], timeout: float = 180) -> dict:
+    """The first hello pod whose container waits with one of `reasons` (e.g. CrashLoopBackOff)."""
+    reasons = set(reasons)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for problem in pod_problems(cluster):
+            if problem["reason"] in reasons:
+                return problem
+        time.sleep(1)
+    raise TimeoutError(f"no hello pod reached {sorted(reasons)} within {timeout:.0f} s; "
+                       f"seen: {pod_problems(cluster)}")
+
+
+def namespace_exists(cluster: Cluster) -> bool:
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        cluster.core.read_namespace(NAMESPACE, _request_timeout=10)
+    except ApiException as exc:
+        if exc.status == 404:
+            return False
+        raise
+    return True
 
 
 # ------------------------------------------------------------------ reaching the service
@@ -444,7 +421,7 @@ def proxy() -> tuple[Background, str]:
 
 
 def port_forward_redis() -> tuple[Background, int]:
-    """`kubectl port-forward svc/redis PORT:6379` on loopback; returns it and the port."""
+    """`kubectl -n hello-microservices port-forward svc/redis PORT:6379` on loopback."""
     port = free_port()
     background = start(["kubectl", "-n", NAMESPACE, "port-forward", "svc/redis",
                         f"{port}:6379"])
@@ -533,117 +510,3 @@ class Load:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
-
-
-# ------------------------------------------------------------------ troubleshooting
-
-
-def pod_problems(cluster: Cluster, selector: str = HELLO_SELECTOR) -> list[dict]:
-    """Why pods are not Ready: the STATUS column of `kubectl get pods`, and more.
-
-    kubectl: `kubectl -n hello-microservices get pods -l ...` and `describe pod`.
-    """
-    problems = []
-    for pod in live_pods(cluster, selector):
-        for status in pod.status.container_statuses or []:
-            waiting = status.state.waiting if status.state else None
-            last = status.last_state.terminated if status.last_state else None
-            if waiting or not status.ready:
-                problems.append({
-                    "pod": pod.metadata.name,
-                    "reason": waiting.reason if waiting else "NotReady",
-                    "message": (waiting.message or "") if waiting else "",
-                    "restarts": status.restart_count,
-                    "last_exit_code": last.exit_code if last else None,
-                })
-    return problems
-
-
-def wait_for_reason(cluster: Cluster, reasons: Iterable[str], timeout: float = 120) -> dict:
-    """The first hello pod whose container waits with one of `reasons` (e.g. CrashLoopBackOff)."""
-    reasons = set(reasons)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for problem in pod_problems(cluster):
-            if problem["reason"] in reasons:
-                return problem
-        time.sleep(1)
-    raise TimeoutError(f"no hello pod reached {sorted(reasons)} within {timeout:.0f} s; "
-                       f"seen: {pod_problems(cluster)}")
-
-
-def events(cluster: Cluster, pod: str) -> list[tuple[str, str, str]]:
-    """(type, reason, message) of the events about `pod`, oldest first.
-
-    kubectl: the Events section of `kubectl -n hello-microservices describe pod POD`, or
-    `kubectl -n hello-microservices get events --field-selector involvedObject.name=POD`.
-    """
-    found = cluster.core.list_namespaced_event(
-        NAMESPACE, field_selector=f"involvedObject.name={pod}").items
-    found.sort(key=lambda e: e.last_timestamp or e.event_time or e.metadata.creation_timestamp)
-    return [(e.type, e.reason, e.message or "") for e in found]
-
-
-def logs(cluster: Cluster, pod: str, previous: bool = False, tail: int = 20) -> str:
-    """kubectl: `kubectl -n hello-microservices logs POD [--previous] --tail=20`.
-
-    `previous=True` reads the last *terminated* container, the one that crashed.
-    """
-    return cluster.core.read_namespaced_pod_log(pod, NAMESPACE, container="hello",
-                                                previous=previous, tail_lines=tail)
-
-
-# ------------------------------------------------------------------ clean-up
-
-
-def namespace_exists(cluster: Cluster) -> bool:
-    from kubernetes.client.exceptions import ApiException
-
-    try:
-        cluster.core.read_namespace(NAMESPACE)
-    except ApiException as exc:
-        if exc.status == 404:
-            return False
-        raise
-    return True
-
-
-def delete_namespace(cluster: Cluster, timeout: float = 180) -> None:
-    """Delete the namespace and everything in it; wait until it is gone.
-
-    kubectl: `kubectl delete namespace hello-microservices` (waits by default).
-    """
-    from kubernetes.client.exceptions import ApiException
-
-    try:
-        cluster.core.delete_namespace(NAMESPACE)
-    except ApiException as exc:
-        if exc.status != 404:
-            raise
-    deadline = time.monotonic() + timeout
-    while namespace_exists(cluster):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"namespace {NAMESPACE} still exists after {timeout:.0f} s")
-        time.sleep(1)
-
-
-def _delete_namespace_quietly(cluster: Cluster) -> None:
-    """atexit: when the kernel stops, a namespace a failed notebook left is deleted."""
-    with contextlib.suppress(Exception):
-        if namespace_exists(cluster):
-            cluster.core.delete_namespace(NAMESPACE)
-
-
-def remove_image(image: str) -> None:
-    """`docker image rm IMAGE` when the local engine has it (the rollout's extra tag)."""
-    present = run(["docker", "image", "ls", "-q", image], quiet=True).strip()
-    if present:
-        run(["docker", "image", "rm", image])
-
-
-def version_of(image: str) -> str:
-    """"hello-tornado:0.1.0-2" -> "0.1.0-2"."""
-    match = re.fullmatch(r"[^:]+:(.+)", image)
-    if not match:
-        raise ValueError(f"{image!r} has no tag")
-    return match.group(1)

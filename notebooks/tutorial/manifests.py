@@ -17,23 +17,23 @@ keeps them easy to test, including against deliberately broken copies.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-Manifest = dict[str, Any]
-
-#: The manifests, next to notebooks/ in the repository.
-K8S_DIR = Path(__file__).resolve().parents[2] / "k8s"
+from tutorial.kustomize import (  # noqa: F401  (re-exported: notebooks import them from here)
+    K8S_DIR,
+    Manifest,
+    kubectl_available,
+    render,
+    render_with_kubectl,
+)
 
 #: Kubernetes versions whose API schemas the manifests are validated against. 1.30 is the
-#: oldest that runs them as written: `lifecycle.preStop.sleep` is beta and on by default
-#: from 1.30 (alpha behind a feature gate in 1.29, GA in 1.34).
+#: oldest that runs the hardened set as written: `lifecycle.preStop.sleep` (the
+#: graceful-rollout layer) is beta and on by default from 1.30 (alpha behind a feature
+#: gate in 1.29, GA in 1.34).
 VALIDATE_VERSIONS = ("1.30", "1.32", "1.34")
 
 #: Kinds whose objects contain a pod template, and where it is.
@@ -46,84 +46,17 @@ _POD_TEMPLATE_PATHS = {
     "CronJob": ("spec", "jobTemplate", "spec", "template"),
 }
 
-#: Kustomization fields that transform resources. The pure-Python loader only reads
-#: `resources`; if any of these appear, use `render_with_kubectl` instead.
-_KUSTOMIZE_TRANSFORMS = (
-    "namespace",
-    "namePrefix",
-    "nameSuffix",
-    "labels",
-    "commonLabels",
-    "commonAnnotations",
-    "images",
-    "replicas",
-    "patches",
-    "patchesStrategicMerge",
-    "patchesJson6902",
-    "configMapGenerator",
-    "secretGenerator",
-    "components",
-    "transformers",
-    "generators",
-)
-
 
 # --------------------------------------------------------------------------- loading
 
 
 def load_manifests(k8s_dir: Path | str = K8S_DIR) -> list[Manifest]:
-    """All objects listed by `k8s_dir/kustomization.yaml`, in file order.
+    """Every object `kubectl kustomize k8s_dir` renders (the full, hardened set by default).
 
-    Pure Python, no kubectl needed. It reads the files named under `resources:` and
-    nothing else, so it refuses a kustomization that would transform them (a
-    `namespace:`, `images:`, patches, ...): there `render_with_kubectl` is the truth.
+    Pure Python (tutorial.kustomize), no kubectl needed; it refuses kustomize features it
+    does not implement, and the tests check it against `kubectl kustomize` layer by layer.
     """
-    k8s_dir = Path(k8s_dir)
-    kustomization_file = k8s_dir / "kustomization.yaml"
-    if not kustomization_file.is_file():
-        raise FileNotFoundError(
-            f"{kustomization_file} not found: `kubectl apply -k {k8s_dir}` needs it too"
-        )
-    kustomization = yaml.safe_load(kustomization_file.read_text()) or {}
-    transforms = [key for key in _KUSTOMIZE_TRANSFORMS if key in kustomization]
-    if transforms:
-        raise ValueError(
-            f"{kustomization_file} uses {', '.join(transforms)}, which this loader does not "
-            "apply; use render_with_kubectl() to see what kubectl would apply"
-        )
-    manifests: list[Manifest] = []
-    for entry in kustomization.get("resources", []):
-        path = k8s_dir / entry
-        if not path.is_file():
-            raise ValueError(
-                f"{kustomization_file}: resource {entry!r} is not a file in {k8s_dir} "
-                "(directories and remote bases need render_with_kubectl())"
-            )
-        manifests.extend(doc for doc in yaml.safe_load_all(path.read_text()) if doc)
-    return manifests
-
-
-def kubectl_available(kubectl: str = "kubectl") -> bool:
-    """True when a kubectl client is on PATH (no cluster needed for `kubectl kustomize`)."""
-    return shutil.which(kubectl) is not None
-
-
-def render_with_kubectl(k8s_dir: Path | str = K8S_DIR, kubectl: str = "kubectl") -> list[Manifest]:
-    """The objects `kubectl apply -k k8s_dir` would send, as rendered by `kubectl kustomize`.
-
-    kustomize sorts objects by kind (Namespace first); compare by identity, not by order.
-    """
-    if not kubectl_available(kubectl):
-        raise FileNotFoundError(
-            f"{kubectl!r} is not on PATH; install kubectl "
-            "(https://kubernetes.io/docs/tasks/tools/) or use load_manifests()"
-        )
-    result = subprocess.run(
-        [kubectl, "kustomize", str(k8s_dir)], capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"kubectl kustomize {k8s_dir} failed:\n{result.stderr.strip()}")
-    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    return render(k8s_dir)
 
 
 def describe(manifest: Mapping[str, Any]) -> str:
@@ -520,6 +453,30 @@ def check_env_vars(
     return problems
 
 
+def check_autoscaled_replicas(manifests: Iterable[Manifest]) -> list[str]:
+    """A workload an autoscaler scales does not also set `spec.replicas`.
+
+    Both would write the same field: every `kubectl apply` would reset the count the
+    autoscaler chose. The Kubernetes docs say to remove `replicas` from the manifest.
+    """
+    manifests = list(manifests)
+    problems = []
+    for hpa in (m for m in manifests if m.get("kind") == "HorizontalPodAutoscaler"):
+        target = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
+        for workload in manifests:
+            if (
+                (workload.get("kind"), (workload.get("metadata") or {}).get("name"))
+                == (target.get("kind"), target.get("name"))
+                and _namespace(workload) == _namespace(hpa)
+                and "replicas" in (workload.get("spec") or {})
+            ):
+                problems.append(
+                    f"{describe(workload)}: sets spec.replicas, but {describe(hpa)} owns the "
+                    "count; remove replicas from the manifest"
+                )
+    return problems
+
+
 def check_resources(manifests: Iterable[Manifest]) -> list[str]:
     """Every container requests and limits both CPU and memory.
 
@@ -772,5 +729,6 @@ def offline_problems(
         "image reference": check_image(manifests, expected_image),
         "env vars the service reads": check_env_vars(manifests, known_env_vars),
         "requests and limits": check_resources(manifests),
+        "autoscaler owns replicas": check_autoscaled_replicas(manifests),
         "restricted Pod Security Standard": check_restricted_pod_security(manifests),
     }

@@ -1,0 +1,426 @@
+"""Every kubectl command notebooks 05 and 06 show or run, checked against the installed kubectl.
+
+Commands come from the code cells (`run(...)`/`start(...)` and argv lists), the ```bash
+blocks and the `kubectl ...` code spans of the prose (a bare mention such as
+`kubectl scale` is checked for its subcommand and flags only), and tutorial/cluster.py.
+
+Notebook 06 cannot run here (no cluster), so its commands are proved offline as far as
+they can be, on every machine that has kubectl:
+
+* each subcommand exists (`kubectl <sub> --help` describes exactly that subcommand);
+* each flag exists for it (its own options, or kubectl's global ones from `kubectl options`);
+* every command that touches namespaced objects names the namespace (`-n`), or applies
+  files/kustomizations whose objects all carry it;
+* every `-k DIR` renders with `kubectl kustomize` and every `-f FILE` parses.
+
+And the Python client calls of tutorial/cluster.py and notebook 06 bind to the installed
+`kubernetes` client's method signatures.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import inspect
+import re
+import shlex
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from tutorial import cluster as kc
+from tutorial.kustomize import CLUSTER_SCOPED_KINDS, kubectl_available, render_with_kubectl
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = [ROOT / "notebooks" / "05-kubernetes-objects.ipynb",
+             ROOT / "notebooks" / "06-deploy-to-a-cluster.ipynb"]
+CLUSTER_PY = ROOT / "notebooks" / "tutorial" / "cluster.py"
+NAMESPACE = kc.NAMESPACE
+PLACEHOLDER = "PLACEHOLDER"  # stands for what an f-string fills in (a pod name, an image)
+
+pytestmark = pytest.mark.skipif(not kubectl_available(), reason="kubectl is not installed")
+
+#: Subcommands that never touch namespaced objects.
+CLUSTER_WIDE = {"kustomize", "version", "config", "cluster-info", "api-resources", "proxy",
+                "options", "explain", "completion", "plugin"}
+CLUSTER_WIDE_RESOURCES = {"node", "nodes", "no", "namespace", "namespaces", "ns"}
+
+
+# ----------------------------------------------------------------- extracting commands
+
+
+def _literal(node: ast.AST, constants: dict[str, str]) -> str | None:
+    """The text of a string literal or f-string (placeholders for what it fills in)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        parts = []
+        for value in node.values:
+            if isinstance(value, ast.Constant):
+                parts.append(str(value.value))
+            else:
+                inner = value.value if isinstance(value, ast.FormattedValue) else value
+                name = inner.attr if isinstance(inner, ast.Attribute) else getattr(inner, "id", "")
+                parts.append(constants.get(name, PLACEHOLDER))
+        return "".join(parts)
+    if isinstance(node, ast.Name | ast.Attribute):
+        name = node.attr if isinstance(node, ast.Attribute) else node.id
+        return constants.get(name, PLACEHOLDER)
+    return None
+
+
+def _argv_of(node: ast.AST, constants: dict[str, str]) -> list[str] | None:
+    """A command given as a string ("kubectl get pods") or an argv list."""
+    if isinstance(node, ast.List | ast.Tuple):
+        items = [_literal(item, constants) for item in node.elts]
+        return None if None in items else items
+    text = _literal(node, constants)
+    return shlex.split(text) if text is not None else None
+
+
+def commands_in_code(source: str, constants: dict[str, str]) -> list[list[str]]:
+    """kubectl argv of every `run(...)`/`start(...)` call and argv list literal in `source`."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        candidate = None
+        if isinstance(node, ast.Call) and node.args:
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(
+                node.func, "id", "")
+            if name in {"run", "start"}:
+                candidate = _argv_of(node.args[0], constants)
+        elif isinstance(node, ast.List):
+            candidate = _argv_of(node, constants)
+        if candidate and candidate[0] == "kubectl" and candidate not in found:
+            found.append(candidate)
+    return found
+
+
+def _markdown_argv(line: str) -> list[str] | None:
+    line = re.sub(r"\s+#.*$", "", line.strip()).removeprefix("$ ").rstrip(" &")
+    if not line.startswith("kubectl ") or "..." in line:
+        return None
+    return shlex.split(re.sub(r"<[^>]+>|\b[A-Z]{2,}\b", PLACEHOLDER, line))
+
+
+def commands_in_markdown(source: str) -> tuple[list[list[str]], list[list[str]]]:
+    """(kubectl lines of the ```bash blocks, `kubectl ...` code spans in the prose);
+    `<pod>`- and `DIR`-style placeholders filled in."""
+    blocks = [line for block in re.findall(r"```(?:bash|console|sh)\n(.*?)```", source, re.S)
+              for line in block.splitlines()]
+    spans = re.findall(r"`(kubectl [^`]+)`", re.sub(r"```.*?```", "", source, flags=re.S))
+    return ([a for a in map(_markdown_argv, blocks) if a],
+            [a for a in map(_markdown_argv, spans) if a])
+
+
+def is_complete(argv: list[str]) -> bool:
+    """A command a learner could type as is, not a mention like `kubectl scale`."""
+    _, flags, positional = parse(argv)
+    names = {name for name, _ in flags}
+    return bool(names & {"-n", "--namespace", "-k", "--kustomize", "-f", "--filename"}) or (
+        len(positional) >= 2)
+
+
+NOTEBOOK_CONSTANTS = {"NAMESPACE": NAMESPACE}
+
+
+def notebook_commands(path: Path) -> list[tuple[str, list[str]]]:
+    notebook = nbformat.read(path, as_version=4)
+    found = []
+    for index, cell in enumerate(notebook.cells):
+        where = f"{path.name} cell {index}"
+        if cell.cell_type == "code":
+            found += [(where, argv) for argv in commands_in_code(cell.source, NOTEBOOK_CONSTANTS)]
+        elif cell.cell_type == "markdown":
+            blocks, spans = commands_in_markdown(cell.source)
+            found += [(f"{where} (markdown)", argv) for argv in blocks]
+            found += [(f"{where} (prose)", argv) for argv in spans if (where, argv) not in found]
+    return found
+
+
+def all_commands() -> list[tuple[str, list[str]]]:
+    found = [entry for path in NOTEBOOKS for entry in notebook_commands(path)]
+    found += [("tutorial/cluster.py", argv) for argv in
+              commands_in_code(CLUSTER_PY.read_text(), {"NAMESPACE": NAMESPACE})]
+    return found
+
+
+# ---------------------------------------------------------------- what kubectl accepts
+
+
+@functools.cache
+def kubectl_help(*path: str) -> str:
+    done = subprocess.run(["kubectl", *path, "--help"], capture_output=True, text=True,
+                          timeout=60)
+    return done.stdout if done.returncode == 0 else ""
+
+
+def _flags_in(help_text: str) -> dict[str, bool]:
+    """{flag: takes a value} from a help text's `-n, --namespace='':` lines."""
+    flags = {}
+    for short, long, default in re.findall(
+            r"^\s+(?:(-\w), )?(--[\w-]+)=(\S*):\s*$", help_text, re.M):
+        takes_value = default not in ("true", "false")
+        flags[long] = takes_value
+        if short:
+            flags[short] = takes_value
+    return flags
+
+
+@functools.cache
+def global_flags() -> dict[str, bool]:
+    done = subprocess.run(["kubectl", "options"], capture_output=True, text=True, timeout=60)
+    return _flags_in(done.stdout)
+
+
+def _is_subcommand(path: tuple[str, ...]) -> bool:
+    usage = re.search(r"^Usage:\n\s+(kubectl[^\[\n]*)", kubectl_help(*path), re.M)
+    return bool(usage) and usage.group(1).split()[: len(path) + 1] == ["kubectl", *path]
+
+
+def parse(argv: list[str]) -> tuple[tuple[str, ...], list[tuple[str, str | None]], list[str]]:
+    """(subcommand path, [(flag, value)], positional args) of a kubectl argv."""
+    assert argv[0] == "kubectl"
+    path: list[str] = []
+    flags: list[tuple[str, str | None]] = []
+    positional: list[str] = []
+    tokens = iter(argv[1:])
+    for token in tokens:
+        if token.startswith("-") and token != "-":
+            name, sep, value = token.partition("=")
+            known = {**global_flags(), **(_flags_in(kubectl_help(*path)) if path else {})}
+            if not sep and known.get(name):
+                value = next(tokens, None)
+            flags.append((name, value if (sep or known.get(name)) else None))
+        elif not positional and _is_subcommand((*path, token)):
+            path.append(token)
+        else:
+            positional.append(token)
+    return tuple(path), flags, positional
+
+
+def problems_of(argv: list[str], overlay_dir: Path | None = None,
+                namespace: bool = True) -> list[str]:
+    """What is wrong with one kubectl command line; [] when it is well-formed.
+
+    `namespace=False` checks only the subcommand and flags (for a mention in prose).
+    """
+    path, flags, positional = parse(argv)
+    if not path:
+        return [f"no kubectl subcommand in {shlex.join(argv)!r}"]
+    problems = []
+    if re.search(r"^Usage:\n\s+kubectl .*\bSUBCOMMAND\b", kubectl_help(*path), re.M):
+        problems.append(f"`kubectl {' '.join(path)}` needs a subcommand; "
+                        f"{positional[:1]} is not one")
+    allowed = {**global_flags(), **_flags_in(kubectl_help(*path))}
+    problems += [f"`kubectl {' '.join(path)}` has no flag {name}"
+                 for name, _ in flags if name not in allowed]
+    names = {name for name, _ in flags}
+    if not namespace:
+        return problems
+    if path[0] in CLUSTER_WIDE or (not ({"-n", "--namespace"} & names) and (
+            set(positional[:1]) & CLUSTER_WIDE_RESOURCES)):
+        return problems
+    if {"-n", "--namespace"} & names:
+        namespace = next(value for name, value in flags if name in {"-n", "--namespace"})
+        if namespace != NAMESPACE:
+            problems.append(f"namespace {namespace!r} is not {NAMESPACE!r}")
+        return problems
+    sources = [(name, value) for name, value in flags if name in {"-k", "--kustomize", "-f",
+                                                                   "--filename"}]
+    if not sources:
+        return [*problems, f"`{shlex.join(argv)}` does not name the namespace (-n {NAMESPACE})"]
+    for name, value in sources:
+        if value == PLACEHOLDER:  # `kubectl apply -k DIR`: a form, not a directory
+            continue
+        target = ROOT / value
+        if overlay_dir is not None and target.resolve() == kc.BUILD_DIRS["overlay"].resolve():
+            target = overlay_dir
+        objects = (render_with_kubectl(target) if name in {"-k", "--kustomize"}
+                   else [d for d in yaml.safe_load_all(target.read_text()) if d])
+        problems += [f"{value}: {o['kind']}/{o['metadata']['name']} has no namespace"
+                     for o in objects
+                     if o["kind"] not in CLUSTER_SCOPED_KINDS
+                     and o["metadata"].get("namespace") != NAMESPACE]
+    return problems
+
+
+@pytest.fixture(scope="module")
+def overlay(tmp_path_factory) -> Path:
+    """The overlay notebook 06 writes to build/k8s-06, written here to a temporary place."""
+    return kc.write_overlay("redis:7-alpine", tmp_path_factory.mktemp("k8s-06"))
+
+
+# ------------------------------------------------------------------------------ tests
+
+COMMANDS = all_commands()
+
+
+def test_the_notebooks_show_enough_kubectl_to_be_checked():
+    in_06 = [" ".join(argv) for where, argv in COMMANDS
+             if where.startswith("06") and "(markdown)" not in where]
+    for expected in ["get pods -o wide", "rollout status deployment/hello",
+                     "rollout history deployment/hello", "rollout undo deployment/hello",
+                     "delete pod", "describe pod", "scale deployment/hello --replicas=5",
+                     "set image deployment/hello", "set env deployment/hello PORT-",
+                     "logs", "apply --server-side -k", "--dry-run=server",
+                     "delete namespace hello-microservices"]:
+        assert any(expected in command for command in in_06), f"06 runs no `{expected}`"
+    assert any(where.startswith("05") for where, _ in COMMANDS)
+
+
+@pytest.mark.parametrize(("where", "argv"), COMMANDS,
+                         ids=[f"{w}: {' '.join(a)}" for w, a in COMMANDS])
+def test_kubectl_command_is_well_formed(where, argv, overlay):
+    full = "(prose)" not in where or is_complete(argv)
+    assert problems_of(argv, overlay, namespace=full) == []
+
+
+@pytest.mark.parametrize(("command", "expected"), [
+    ("kubectl set env deployment/hello PORT-", "does not name the namespace"),
+    ("kubectl -n hello-microservices rollout statuss deployment/hello", "needs a subcommand"),
+    ("kubectl -n hello-microservices get pods --wide", "no flag --wide"),
+    ("kubectl -n default get pods", "is not 'hello-microservices'"),
+    ("kubectl apply -k k8s/base", "Deployment/hello has no namespace"),
+    ("kubectl frobnicate", "no kubectl subcommand"),
+])
+def test_the_checker_catches_a_broken_command(command, expected):
+    assert any(expected in problem for problem in problems_of(shlex.split(command)))
+
+
+def test_the_parser_finds_nested_subcommands_and_flag_values():
+    path, flags, positional = parse(shlex.split(
+        "kubectl -n hello-microservices rollout status deployment/hello --timeout=180s"))
+    assert path == ("rollout", "status")
+    assert flags == [("-n", NAMESPACE), ("--timeout", "180s")]
+    assert positional == ["deployment/hello"]
+
+
+# ------------------------------------------------------------ the Python client's calls
+
+#: How cluster.py and notebook 06 reach each API class.
+API_OF_ATTRIBUTE = {"core": "CoreV1Api", "apps": "AppsV1Api"}
+
+
+def client_calls(source: str) -> list[tuple[str, str, ast.Call]]:
+    """(API class, method, call) for `[x.]core.m()`, `[x.]apps.m()`, `client.XApi(...).m()`."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        receiver = node.func.value
+        name = receiver.attr if isinstance(receiver, ast.Attribute) else getattr(
+            receiver, "id", None)
+        if name in API_OF_ATTRIBUTE:
+            found.append((API_OF_ATTRIBUTE[name], node.func.attr, node))
+        elif (isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Attribute)
+              and receiver.func.attr.endswith("Api")):
+            found.append((receiver.func.attr, node.func.attr, node))
+    return found
+
+
+def _client_sources() -> list[tuple[str, str]]:
+    notebook = nbformat.read(NOTEBOOKS[1], as_version=4)
+    cells = [(f"06 cell {i}", c.source) for i, c in enumerate(notebook.cells)
+             if c.cell_type == "code"]
+    return [("tutorial/cluster.py", CLUSTER_PY.read_text()), *cells]
+
+
+CLIENT_CALLS = [(where, api, method, call) for where, source in _client_sources()
+                for api, method, call in client_calls(source)]
+
+
+def test_there_are_client_calls_to_check():
+    assert {api for _, api, _, _ in CLIENT_CALLS} >= {"CoreV1Api", "AppsV1Api", "VersionApi"}
+
+
+@pytest.mark.parametrize(("where", "api", "method", "call"), CLIENT_CALLS,
+                         ids=[f"{w}: {a}.{m}" for w, a, m, _ in CLIENT_CALLS])
+def test_client_call_matches_the_installed_signature(where, api, method, call):
+    from kubernetes import client
+
+    function = getattr(getattr(client, api), method, None)
+    assert function is not None, f"{where}: kubernetes.client.{api} has no method {method}"
+    keywords = {k.arg: None for k in call.keywords if k.arg}
+    try:
+        inspect.signature(function).bind(None, *[None] * len(call.args), **keywords)
+    except TypeError as exc:
+        pytest.fail(f"{where}: {api}.{method}({ast.unparse(call)[:80]}...): {exc}")
+
+
+def test_the_signature_check_catches_a_wrong_call():
+    from kubernetes import client
+
+    (_, _, call), = client_calls("cluster.core.list_namespaced_pod('ns', label_selectr='a')")
+    with pytest.raises(TypeError):
+        inspect.signature(client.CoreV1Api.list_namespaced_pod).bind(
+            None, *[None] * len(call.args), **{k.arg: None for k in call.keywords})
+
+
+# --------------------------------------------- client-side dry runs of notebook 06's edits
+
+EDITS = [(where, argv) for where, argv in COMMANDS
+         if where.startswith("06") and "(" not in where
+         and parse(argv)[0] in {("set", "image"), ("set", "env")}]
+
+
+@pytest.fixture(scope="module")
+def hello_deployment_file(tmp_path_factory) -> Path:
+    """The hello Deployment exactly as `kubectl apply -k k8s/` creates it, as a file."""
+    (deployment,) = [m for m in render_with_kubectl()
+                     if (m["kind"], m["metadata"]["name"]) == ("Deployment", "hello")]
+    path = tmp_path_factory.mktemp("hello") / "deployment.yaml"
+    path.write_text(yaml.safe_dump(deployment))
+    return path
+
+
+def local_edit(argv: list[str], manifest: Path) -> dict:
+    """A `kubectl set ...` edit run as `--local -f FILE -o yaml`: the edited object, no cluster."""
+    path, _, positional = parse(argv)
+    assert positional[0] == "deployment/hello", argv  # the object the notebook edits
+    local = ["kubectl", *path, "--local", "-f", str(manifest), "-o", "yaml", *positional[1:]]
+    done = subprocess.run(local, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, f"{shlex.join(local)}: {done.stderr}"
+    return yaml.safe_load(done.stdout)
+
+
+def test_notebook_06_edits_the_deployment_with_set_image_and_set_env():
+    assert {parse(argv)[0] for _, argv in EDITS} == {("set", "image"), ("set", "env")}
+
+
+@pytest.mark.parametrize(("where", "argv"), EDITS, ids=[f"{w}: {' '.join(a)}" for w, a in EDITS])
+def test_edit_applies_to_the_real_deployment(where, argv, hello_deployment_file, tmp_path):
+    manifest = hello_deployment_file
+    removed = [a[:-1] for a in parse(argv)[2][1:] if a.endswith("-")]
+    if removed:  # removing a variable needs one to remove (06 set it one cell before)
+        with_vars = local_edit(["kubectl", "set", "env", "deployment/hello",
+                                *(f"{name}=x" for name in removed)], manifest)
+        manifest = tmp_path / "with-vars.yaml"
+        manifest.write_text(yaml.safe_dump(with_vars))
+    edited = local_edit(argv, manifest)
+    (container,) = edited["spec"]["template"]["spec"]["containers"]
+    for assignment in parse(argv)[2][1:]:
+        name, _, value = assignment.partition("=")
+        if parse(argv)[0] == ("set", "image"):
+            assert (container["name"], container["image"]) == (name, value)
+        elif name.endswith("-"):
+            assert name[:-1] not in {e["name"] for e in container["env"]}
+        else:
+            assert {"name": name, "value": value} in container["env"]
+
+
+def test_a_set_image_for_a_container_that_does_not_exist_fails(hello_deployment_file):
+    with pytest.raises(AssertionError, match='unable to find container named "helo"'):
+        local_edit(shlex.split("kubectl -n hello-microservices set image deployment/hello "
+                               "helo=x"), hello_deployment_file)
+
+
+def test_a_complete_command_in_prose_must_name_the_namespace():
+    """The read that started this test found `kubectl set env deployment/hello PORT-` in prose."""
+    _, (argv,) = commands_in_markdown("Undo it (or `kubectl set env deployment/hello PORT-`).")
+    assert is_complete(argv)
+    assert any("does not name the namespace" in p for p in problems_of(argv))
+    _, (mention,) = commands_in_markdown("then `kubectl scale` it")
+    assert not is_complete(mention) and problems_of(mention, namespace=False) == []
