@@ -155,7 +155,9 @@ def machine() -> dict:
     """What the numbers were measured on: they mean little without it."""
     server = docker("version", "--format", "{{.Server.Version}}", check=False).strip()
     info = {"cpus": os.cpu_count(), "docker_server": server, "kernel": platform.release(),
-            "arch": platform.machine(), "cpu_model": None, "os": None, "memory_gib": None}
+            "arch": platform.machine(), "cpu_model": None, "os": None, "memory_gib": None,
+            # other work on the machine while it was measured (1-minute load average)
+            "load_avg_1m": round(os.getloadavg()[0], 1) if hasattr(os, "getloadavg") else None}
     try:
         cpuinfo = Path("/proc/cpuinfo").read_text()
         info["cpu_model"] = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines()

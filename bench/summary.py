@@ -287,7 +287,10 @@ def markdown(results: dict) -> str:
     m, s = results["machine"], results["settings"]
     out = [f"Measured {results['created']} ({results['mode']} run, {results['elapsed_s']:.0f} s) "
            f"on {m.get('cpu_model') or 'an unnamed CPU'}, {m['cpus']} CPUs, "
-           f"{m.get('os') or 'Linux'}, Docker {m.get('docker_server') or '?'}; "
+           f"{m.get('os') or 'Linux'}, Docker {m.get('docker_server') or '?'}"
+           + (f", load average {m['load_avg_1m']} at the end (the benchmark itself makes about 2)"
+              if m.get("load_avg_1m") else "")
+           + "; "
            f"`wrk -t{s['threads']} -c{s['connections']} -d{s['duration_s']}s`, median of "
            f"{s['rounds']} rounds; replicas limited to {s['scale_cpus']} CPU each.", "",
            "| setup | req/s | p50 ms | p99 ms | errors | CPU µs/request | cores used |",

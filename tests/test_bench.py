@@ -191,7 +191,7 @@ def a_run():
     return {
         "mode": "quick", "created": "2026-01-01T00:00:00+00:00", "elapsed_s": 61.0,
         "machine": {"cpus": 2, "cpu_model": "Intel(R) Test CPU", "os": "Debian",
-                    "docker_server": "26.1.5"},
+                    "docker_server": "26.1.5", "load_avg_1m": 3.5},
         "settings": {"threads": 2, "connections": 32, "duration_s": 3, "rounds": 2,
                      "startup_runs": 5, "scale_cpus": 0.25},
         "images": {"production": {"title": "production", "tag": "hello-tornado:latest",
@@ -272,7 +272,7 @@ def test_readme_section_is_replaced_between_its_markers():
 def test_markdown_summary_is_a_table_with_the_machine():
     text = summary.markdown(a_run())
     assert "| service GET /, direct | 1000 | 1.00 | 3.00 | 0 | - | - |" in text
-    assert "Intel(R) Test CPU, 2 CPUs" in text
+    assert "Intel(R) Test CPU, 2 CPUs" in text and "load average 3.5" in text
     assert "| POST /enqueue vs GET /, direct | 1.00 | 0.90, 1.10 |" in text
     assert "| production | 19.4 | 420 |" in text
 
