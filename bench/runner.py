@@ -177,7 +177,13 @@ def run(plan: Plan = FULL, log: Callable[[str], None] | None = None,
     log = log or progress(began)
     ensure_tools(log)
     built = images.build_all(log)
-    loop_dir = loops.prepare(log) if "error" not in built["venv"] else None
+    loop_dir, loop_skipped = None, "the venv image did not build"
+    if "error" not in built["venv"]:
+        try:
+            loop_dir = loops.prepare(log)
+        except RuntimeError as exc:  # e.g. no package index: the rest still runs
+            loop_skipped = str(exc).splitlines()[0]
+            log(f"loop comparison skipped: {loop_skipped}")
     res = Resources()
     stage = None
     try:
@@ -221,7 +227,7 @@ def run(plan: Plan = FULL, log: Callable[[str], None] | None = None,
         "startup_vs_go": summary.startup_ratio(starts),
         "targets": summary.verdicts(ratio_values, summary.startup_ratio(starts),
                                     production_bytes),
-        "uvloop": summary.uvloop_verdict(ratio_values, load),
+        "uvloop": summary.uvloop_verdict(ratio_values, load, loop_skipped),
         "elapsed_s": round(time.perf_counter() - began, 1),
     }
     if write:

@@ -156,14 +156,15 @@ def cpu_gain(load: dict[str, dict], base: str, other: str) -> float | None:
     return round(a / b, 3) if a and b else None
 
 
-def uvloop_verdict(ratio_values: dict[str, float], load: dict[str, dict] | None = None) -> dict:
+def uvloop_verdict(ratio_values: dict[str, float], load: dict[str, dict] | None = None,
+                   skipped: str = "the venv image did not build") -> dict:
     """Adopt uvloop only if it helps GET and POST by ADOPT_UVLOOP or more, both in
     requests per second and in CPU per request (the latter barely moves when the
     machine is busy with other work; the former does)."""
     get, post = (ratio_values.get(k) for k in ("uvloop_vs_asyncio_get",
                                                 "uvloop_vs_asyncio_post"))
     if get is None or post is None:
-        return {"measured": False, "adopt": False, "why": "not measured (no venv image)"}
+        return {"measured": False, "adopt": False, "why": f"not measured ({skipped})"}
     load = load or {}
     cpu = {m: cpu_gain(load, f"asyncio_{m}", f"uvloop_{m}") for m in ("get", "post")}
     gains = [get, post, *(v for v in cpu.values() if v is not None)]
