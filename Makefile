@@ -3,7 +3,7 @@
 #   make test       unit/integration tests + every notebook (pytest --nbval)
 #   make image      build hello-tornado:latest (and :VERSION)
 #   make bench      measure sizes, start-up, requests/s (build/bench.json)
-#   make measured   put the last `make bench` table into README.md's "Measured" section
+#   make measured   make bench, then put its table into README.md's "Measured" section
 #   make notebooks  re-execute the notebooks in place (refreshes committed outputs)
 #   make clean      remove build/, the venv, and containers/networks this project made
 
@@ -58,8 +58,9 @@ image: base-images wheelhouse
 bench: image
 	$(BIN)/python -m bench
 
-# README.md's "Measured" section from the last build/bench.json (run `make bench` first).
-measured: venv
+# One command for a fresh measurement in README.md's "Measured" section: measure, then
+# write the table (`python -m bench.readme` alone rewrites it from build/bench.json).
+measured: bench
 	$(BIN)/python -m bench.readme
 
 # Notebooks whose prerequisites are missing here (e.g. a cluster) are left as they are.

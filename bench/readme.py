@@ -1,7 +1,7 @@
 """`python -m bench.readme`: put the last full run's summary into README.md's "Measured".
 
-    make bench      # measure: build/bench.json
-    make measured   # this: rewrite the section between the two markers below
+    make measured   # make bench (build/bench.json), then this: rewrite the section
+    python -m bench.readme   # only the rewrite, from the last build/bench.json
 
 Only this target writes the section (tests never do), so README.md changes when
 someone decides to publish a new measurement, and says when and on what it was taken.
