@@ -98,6 +98,14 @@ class Stage:
         self.redis_host = Redis(redis_host, redis_port)
         redis_url = f"redis://127.0.0.1:{redis_port}/0"
         go_direct = self._direct("go-direct", built["go"]["tag"], {})
+        try:
+            wait_for_http(go_direct[1] + "/", timeout=30)
+        except (OSError, TimeoutError) as exc:
+            raise RuntimeError(
+                f"a container on the host network does not answer on {go_direct[1]} ({exc}). "
+                "The direct path needs Linux host networking: Docker Engine on Linux, or "
+                "Docker Desktop 4.34+ with host networking turned on (Settings > Resources > "
+                "Network)") from exc
         self.targets["go_direct"] = Target([go_direct[1]], sampled={"go-hello": go_direct[0]},
                                            servers=[go_direct[0]])
         hello_direct = self._direct("hello-direct", service, {"REDIS_URL": redis_url})
