@@ -3,6 +3,7 @@
 #   make test       unit/integration tests + every notebook (pytest --nbval)
 #   make image      build hello-tornado:latest (and :VERSION)
 #   make bench      measure sizes, start-up, requests/s (build/bench.json)
+#   make measured   make bench, then put its table into README.md's "Measured" section
 #   make notebooks  re-execute the notebooks in place (refreshes committed outputs)
 #   make clean      remove build/, the venv, and containers/networks this project made
 
@@ -16,7 +17,7 @@ LAB_PORT ?= 8888
 # The images to build from; scripts/base-images.sh writes what this machine can use.
 IMAGES_ENV := build/images.env
 
-.PHONY: lab test image bench notebooks lint clean base-images wheelhouse venv
+.PHONY: lab test image bench measured notebooks lint clean base-images wheelhouse venv
 
 venv: $(STAMP)
 $(STAMP): requirements-dev.txt pyproject.toml
@@ -53,10 +54,16 @@ image: base-images wheelhouse
 	. ./$(IMAGES_ENV) && BUILDX_NO_DEFAULT_ATTESTATIONS=1 docker build --build-arg PYTHON_IMAGE="$$PYTHON_IMAGE" \
 	    -t hello-tornado:latest -t hello-tornado:$(VERSION) .
 
-# Bounded measurements (sizes, start-up, req/s, memory); installs wrk and Go if absent.
-# Writes build/bench.json and prints a table with the ratios that matter.
+# Bounded measurements (sizes, start-up, req/s on two paths, event loops, replicas,
+# memory); installs wrk and Go if absent. Writes build/bench.json, prints the table
+# with the ratios that matter, also as Markdown.
 bench: image
 	$(BIN)/python -m bench
+
+# One command for a fresh measurement in README.md's "Measured" section: measure, then
+# write the table (`python -m bench.readme` alone rewrites it from build/bench.json).
+measured: bench
+	$(BIN)/python -m bench.readme
 
 # Notebooks whose prerequisites are missing here (e.g. a cluster) are left as they are.
 notebooks: venv

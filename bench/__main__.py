@@ -1,4 +1,4 @@
-"""`python -m bench`: measure, write build/bench.json, print the table.
+"""`python -m bench`: measure, write build/bench.json, print the table (also as Markdown).
 
 Exit status: 0 when the measurements ran and POST /enqueue lost nothing and had no
 errors; 1 when they did not (the table says which); 2 when the benchmark could not run.
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signum, _exit_on_signal)
     began = time.perf_counter()
     try:
-        results = runner.run(plan, log=runner.stderr_log(began))
+        results = runner.run(plan, log=runner.progress(began))
     except (ToolMissing, DockerError, RuntimeError, TimeoutError) as exc:
         print(f"python -m bench: {exc}", file=sys.stderr)
         return 2
@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
         print("python -m bench: interrupted", file=sys.stderr)
         return 130
     print(summary.table(results))
+    print("\nThe same, as Markdown (`make measured` puts it into README.md):\n")
+    print(summary.markdown(results))
     print(f"\nwrote {plan.out.relative_to(runner.BUILD_DIR.parent)}; "
           f"wall time {time.perf_counter() - began:.0f} s")
     return 0 if all(c["ok"] for c in results["correctness"].values()) else 1

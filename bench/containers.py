@@ -40,11 +40,12 @@ class Resources(Lab):
         env: Mapping[str, str] | None = None,
         publish: int | None = None,
         options: Sequence[str] = (),
+        command: Sequence[str] = (),
     ) -> tuple[str, int | None]:
         """`docker run -d` one labelled container; (its name, its 127.0.0.1 port or None)."""
         name = self.name(what)
         port = self.container(name, image, network=network, env=env, publish=publish,
-                              options=options)
+                              options=options, command=command)
         return name, port
 
     def remove(self, *names: str) -> None:

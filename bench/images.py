@@ -13,12 +13,16 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from bench import BENCH_DIR, BUILD_DIR, ROOT
 from bench.containers import docker
 from tutorial.containers import images as base_images
 
-GO_BINARY_DIR = BUILD_DIR / "bench" / "go-hello"
+
+def go_binary(program: str) -> Path:
+    """Where `go build` puts bench/<program>: build/bench/<program>/<program>."""
+    return BUILD_DIR / "bench" / program / program
 
 
 @dataclass(frozen=True)
@@ -55,17 +59,17 @@ def build_env() -> dict[str, str]:
     return env
 
 
-def build_go_binary(log: Callable[[str], None]) -> int:
-    """`go build` the yardstick on the host: static (CGO_ENABLED=0), stripped. Its size."""
-    GO_BINARY_DIR.mkdir(parents=True, exist_ok=True)
-    out = GO_BINARY_DIR / "go-hello"
+def build_go_binary(log: Callable[[str], None], program: str = "go-hello") -> int:
+    """`go build` bench/<program> on the host: static (CGO_ENABLED=0), stripped. Its size."""
+    out = go_binary(program)
+    out.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false", "GOPROXY": "off"}
     if "HOME" not in env and "GOCACHE" not in env:
         env["GOCACHE"] = str(BUILD_DIR / "go-cache")
     argv = ["go", "build", "-trimpath", "-ldflags=-s -w", "-o", str(out), "."]
-    log("$ (cd bench/go-hello && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' "
-        "-o ../../build/bench/go-hello/go-hello .)")
-    done = subprocess.run(argv, cwd=BENCH_DIR / "go-hello", env=env, capture_output=True,
+    log(f"$ (cd bench/{program} && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' "
+        f"-o ../../build/bench/{program}/{program} .)")
+    done = subprocess.run(argv, cwd=BENCH_DIR / program, env=env, capture_output=True,
                           text=True, timeout=600)
     if done.returncode != 0:
         raise RuntimeError(f"go build failed ({done.returncode}):\n{done.stderr.strip()}")
@@ -118,6 +122,7 @@ def build_all(log: Callable[[str], None]) -> dict[str, dict]:
     if shutil.which("go") is None:
         raise RuntimeError("`go` is not installed; bench.provision.ensure_tools() installs it")
     go_bytes = build_go_binary(log)
+    build_go_binary(log, "go-lb")
     env = build_env()
     records = {}
     for spec in SPECS:

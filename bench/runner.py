@@ -3,21 +3,19 @@
     results = run(FULL)                  # what `python -m bench` does
     results = load_fresh() or run(QUICK)   # what notebook 07 does
 
-The set-up under load, all on this machine, every port on 127.0.0.1 only:
-
-    wrk ──> 127.0.0.1:p0 ──> go-hello                      (the yardstick)
-    wrk ──> 127.0.0.1:p1 ──> hello-1 ─┐
-    wrk ──> 127.0.0.1:p2 ──> hello-2 ─┼── bench network ──> redis
-    wrk ──> 127.0.0.1:p3 ──> hello-3 ─┘
+What runs where is drawn in bench/stage.py. Every setup is measured `rounds` times,
+in turn, in one run; the medians and the ratios between setups are what it reports.
 
 Bounded: every wrk run stops by itself after its duration (and is killed 30 s later if
-it does not); every container is removed at the end, also after an error or Ctrl-C.
+it does not); every container is removed and every entry point stopped at the end,
+also after an error or Ctrl-C.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import platform
 import sys
 import threading
 import time
@@ -26,15 +24,13 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import BUILD_DIR, images, memory, startup, summary, wrk
+from bench import BUILD_DIR, images, loops, memory, startup, summary, wrk
 from bench.containers import DockerError, Resources, docker
 from bench.provision import ensure_tools
+from bench.stage import QUEUE_KEY, Stage
 from tutorial.containers import LABEL as PART_OF
-from tutorial.containers import images as base_images
-from tutorial.net import wait_for_http
 
-SCHEMA = 2
-QUEUE_KEY = "bench:queue"
+SCHEMA = 3
 RESULTS_FULL = BUILD_DIR / "bench.json"
 RESULTS_QUICK = BUILD_DIR / "bench-quick.json"
 MAX_AGE_S = 24 * 3600
@@ -49,61 +45,25 @@ class Plan:
     threads: int
     connections: int
     startup_runs: int
+    scale_cpus: float  # docker run --cpus of each replica in the scaling series
     out: Path
 
 
-FULL = Plan("full", duration_s=5, rounds=3, warmup_s=1, threads=2, connections=32,
-            startup_runs=7, out=RESULTS_FULL)
+# 0.25 CPU per replica: 3 replicas (0.75) + wrk + the entry point + Redis fit in 2 cores,
+# so the replicas, not the machine, are the limit, and adding one adds capacity.
+FULL = Plan("full", duration_s=4, rounds=3, warmup_s=1, threads=2, connections=32,
+            startup_runs=7, scale_cpus=0.25, out=RESULTS_FULL)
 QUICK = Plan("quick", duration_s=2, rounds=2, warmup_s=1, threads=2, connections=32,
-             startup_runs=5, out=RESULTS_QUICK)
+             startup_runs=5, scale_cpus=0.25, out=RESULTS_QUICK)
 
 
-def stderr_log(began: float) -> Callable[[str], None]:
+def progress(began: float, stream=None) -> Callable[[str], None]:
+    """A log function: `[  12.3 s] message` lines on stdout (JupyterLab shows stderr in
+    pink, as if something were wrong; progress is not)."""
     def log(message: str) -> None:
-        print(f"[{time.perf_counter() - began:6.1f} s] {message}", file=sys.stderr, flush=True)
+        print(f"[{time.perf_counter() - began:6.1f} s] {message}", file=stream or sys.stdout,
+              flush=True)
     return log
-
-
-class Load:
-    """The running set-up: the Go yardstick, Redis, three replicas, their URLs."""
-
-    def __init__(self, res: Resources, built: dict[str, dict], log: Callable[[str], None]):
-        self.res, self.log = res, log
-        network = res.network()
-        self.redis, _ = res.run("redis", base_images()["REDIS_IMAGE"], network=network)
-        self.go, go_port = res.run("go", built["go"]["tag"], publish=8080)
-        self.replicas: list[tuple[str, int]] = []
-        for i in (1, 2, 3):
-            self.replicas.append(res.run(
-                f"hello-{i}", built["production"]["tag"], network=network, publish=8080,
-                env={"REDIS_URL": f"redis://{self.redis}:6379/0", "QUEUE_KEY": QUEUE_KEY,
-                     "POD_NAME": f"hello-{i}"}))
-        self.go_url = f"http://127.0.0.1:{go_port}"
-        self.urls = [f"http://127.0.0.1:{port}" for _, port in self.replicas]
-        wait_for_http(self.go_url + "/", timeout=30)
-        for url in self.urls:
-            wait_for_http(url + "/readyz", timeout=30)  # 200 only once Redis answers PING
-        log(f"up: go-hello, redis and 3 replicas on network {network}")
-
-    def redis_cli(self, *args: str) -> str:
-        return docker("exec", self.redis, "redis-cli", *args).strip()
-
-    def queue_length(self) -> int:
-        """LLEN once it has stopped moving: requests in flight when wrk stopped may still
-        be landing."""
-        last = int(self.redis_cli("LLEN", QUEUE_KEY))
-        for _ in range(20):
-            time.sleep(0.2)
-            now = int(self.redis_cli("LLEN", QUEUE_KEY))
-            if now == last:
-                return now
-            last = now
-        return last
-
-    def names(self) -> dict[str, str]:
-        """role -> container name, for `docker stats`."""
-        roles = {f"hello-{i}": name for i, (name, _) in enumerate(self.replicas, 1)}
-        return {**roles, "redis": self.redis, "go-hello": self.go}
 
 
 def sample_later(names: dict[str, str], delay: float, into: dict, during: str) -> threading.Thread:
@@ -123,46 +83,66 @@ def sample_later(names: dict[str, str], delay: float, into: dict, during: str) -
     return thread
 
 
-def measure_load(res: Resources, built: dict[str, dict], plan: Plan,
-                 log: Callable[[str], None]) -> tuple[dict, dict, dict]:
-    """Every setup, `plan.rounds` times over, in turn: Go, GET 1, POST 1, GET 3, POST 3,
-    then again. Other work on a shared machine comes in bursts; taking each setup's
-    median over rounds spread across the whole run keeps one burst from deciding a ratio.
-    """
-    setup = Load(res, built, log)
-    one, three = setup.urls[:1], setup.urls
-    phases = {  # key -> (base URLs, path, wrk script, containers to sample under load)
-        "go_get": ([setup.go_url], "/", "report.lua", {"go-hello": setup.go}),
-        "get_1": (one, "/", "report.lua", {}),
-        "post_1": (one, "/enqueue", "post.lua", {}),
-        "get_3": (three, "/", "report.lua", {}),
-        "post_3": (three, "/enqueue", "post.lua",
-                   {k: v for k, v in setup.names().items() if k != "go-hello"}),
-    }
+# setup -> (target in the stage, path, wrk script, sample memory during its last round)
+PHASES = {
+    "go_direct": ("go_direct", "/", "report.lua", True),
+    "get_direct": ("service_direct", "/", "report.lua", False),
+    "post_direct": ("service_direct", "/enqueue", "post.lua", True),
+    "go_published": ("go_published", "/", "report.lua", False),
+    "get_published": ("service_published", "/", "report.lua", False),
+    "post_published": ("service_published", "/enqueue", "post.lua", False),
+    "asyncio_get": ("asyncio", "/", "report.lua", False),
+    "uvloop_get": ("uvloop", "/", "report.lua", False),
+    "asyncio_post": ("asyncio", "/enqueue", "post.lua", False),
+    "uvloop_post": ("uvloop", "/enqueue", "post.lua", False),
+    "lb_go": ("lb_go", "/", "report.lua", False),
+    "scale_1": ("scale_1", "/", "report.lua", False),
+    "scale_2": ("scale_2", "/", "report.lua", False),
+    "scale_3": ("scale_3", "/", "report.lua", True),
+}
+
+
+def measure_load(stage: Stage, plan: Plan, log: Callable[[str], None]
+                 ) -> tuple[dict, dict, dict]:
+    """Every setup, `plan.rounds` times over, in turn (PHASES' order, then again).
+    Other work on a shared machine comes in bursts; taking each setup's median over
+    rounds spread across the whole run keeps one burst from deciding a ratio."""
+    phases = {k: p for k, p in PHASES.items() if p[0] in stage.targets}
     rounds: dict[str, list[dict]] = {key: [] for key in phases}
     checks: dict[str, list[dict]] = {key: [] for key, p in phases.items() if p[2] == "post.lua"}
     mem: dict[str, dict] = {}
+    options = {"threads": plan.threads, "connections": plan.connections}
     for n in range(1, plan.rounds + 1):
-        for key, (bases, path, script, sampled) in phases.items():
-            urls = [base + path for base in bases]
-            options = {"script": script, "threads": plan.threads,
-                       "connections": plan.connections}
+        for key, (target_key, path, script, sample) in phases.items():
+            target = stage.targets[target_key]
+            urls = [base + path for base in target.bases]
             if n == 1 and plan.warmup_s:  # first connections, first imports, Redis pool
-                wrk.run(urls, duration_s=plan.warmup_s, **options)
+                wrk.run(urls, script=script, duration_s=plan.warmup_s, **options)
             if script == "post.lua":
                 time.sleep(0.3)  # let earlier pushes land, then count from an empty queue
-                setup.redis_cli("DEL", QUEUE_KEY)
-            last = n == plan.rounds
-            sampler = (sample_later(sampled, min(1.0, plan.duration_s / 3), mem, key)
-                       if sampled and last else None)
-            result = wrk.run(urls, duration_s=plan.duration_s, **options).to_dict()
+                target.redis.cli("DEL", QUEUE_KEY)
+            sampler = (sample_later(target.sampled, min(1.0, plan.duration_s / 3), mem, key)
+                       if sample and n == plan.rounds and target.sampled else None)
+            cpu_before = target.cpu.read_s() if target.cpu else None
+            proxy_before = target.proxy.read_s() if target.proxy else None
+            result = wrk.run(urls, script=script, duration_s=plan.duration_s,
+                             **options).to_dict()
+            if cpu_before is not None:
+                result.update(summary.cpu_figures(target.cpu.read_s() - cpu_before,
+                                                  result["requests"], plan.duration_s))
+            if proxy_before is not None and result["requests"]:
+                result["proxy_cpu_ms_per_request"] = round(
+                    (target.proxy.read_s() - proxy_before) * 1000 / result["requests"], 5)
             if sampler:
                 sampler.join(timeout=60)
             rounds[key].append(result)
             line = (f"round {n}/{plan.rounds} {summary.LOAD_SETUPS[key]}: "
                     f"{result['rps']:.0f} req/s, p99 {result['latency_ms']['p99']:.1f} ms")
+            if "cpu_ms_per_request" in result:
+                line += (f", {result['cpu_ms_per_request'] * 1000:.0f} µs CPU/request, "
+                         f"{result['cpu_cores']:.2f} cores")
             if key in checks:
-                check = summary.correctness(result, setup.queue_length())
+                check = summary.correctness(result, target.redis.queue_length())
                 checks[key].append(check)
                 line += f"; 2xx {check['accepted_2xx']}, in Redis {check['in_redis']}"
             log(line)
@@ -172,24 +152,47 @@ def measure_load(res: Resources, built: dict[str, dict], plan: Plan,
 
 
 def machine() -> dict:
+    """What the numbers were measured on: they mean little without it."""
     server = docker("version", "--format", "{{.Server.Version}}", check=False).strip()
-    return {"cpus": os.cpu_count(), "docker_server": server}
+    info = {"cpus": os.cpu_count(), "docker_server": server, "kernel": platform.release(),
+            "arch": platform.machine(), "cpu_model": None, "os": None, "memory_gib": None,
+            # other work on the machine while it was measured (1-minute load average)
+            "load_avg_1m": round(os.getloadavg()[0], 1) if hasattr(os, "getloadavg") else None}
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+        info["cpu_model"] = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines()
+                                  if line.startswith("model name")), None)
+        meminfo = Path("/proc/meminfo").read_text().split()
+        info["memory_gib"] = round(int(meminfo[meminfo.index("MemTotal:") + 1]) / 2**20, 1)
+        info["os"] = platform.freedesktop_os_release().get("PRETTY_NAME")
+    except (OSError, ValueError, IndexError):
+        pass  # not Linux (the engine then runs in a VM): the CPU count is still right
+    return info
 
 
 def run(plan: Plan = FULL, log: Callable[[str], None] | None = None,
         write: bool = True) -> dict:
     """Measure everything once; write `plan.out` (JSON) and return the same dict."""
     began = time.perf_counter()
-    log = log or stderr_log(began)
+    log = log or progress(began)
     ensure_tools(log)
     built = images.build_all(log)
+    loop_dir, loop_skipped = None, "the venv image did not build"
+    if "error" not in built["venv"]:
+        try:
+            loop_dir = loops.prepare(log)
+        except RuntimeError as exc:  # e.g. no package index: the rest still runs
+            loop_skipped = str(exc).splitlines()[0]
+            log(f"loop comparison skipped: {loop_skipped}")
     res = Resources()
+    stage = None
     try:
         started = {"go": built["go"]["tag"], "production": built["production"]["tag"]}
-        if plan.mode == "full" and "error" not in built["venv"]:
+        if "error" not in built["venv"]:
             started["venv"] = built["venv"]["tag"]
         starts = startup.measure(res, started, plan.startup_runs, log)
-        load, correctness, mem = measure_load(res, built, plan, log)
+        stage = Stage(res, built, plan.scale_cpus, log, loop_dir=loop_dir)
+        load, correctness, mem = measure_load(stage, plan, log)
     except DockerError as exc:
         if "No such container" in str(exc) or "is not running" in str(exc):
             raise DockerError(
@@ -198,10 +201,14 @@ def run(plan: Plan = FULL, log: Callable[[str], None] | None = None,
                 f"labelled {PART_OF}). Run the benchmark again when nothing else does.") from exc
         raise
     finally:
+        if stage is not None:
+            stage.close()
         removed = res.remove_all()
-        log(f"removed {removed['containers']} containers, {removed['networks']} network")
+        log(f"removed {removed['containers']} containers, {removed['networks']} network; "
+            "entry points stopped")
     now = datetime.now(UTC)
     ratio_values = summary.ratios(load)
+    production_bytes = built["production"].get("bytes")
     results = {
         "schema": SCHEMA,
         "mode": plan.mode,
@@ -217,7 +224,10 @@ def run(plan: Plan = FULL, log: Callable[[str], None] | None = None,
         "memory": {k: v for k, v in mem.items() if not k.startswith("_")},
         "ratios": ratio_values,
         "ratios_by_round": summary.ratios_by_round(load),
-        "targets": summary.verdicts(ratio_values),
+        "startup_vs_go": summary.startup_ratio(starts),
+        "targets": summary.verdicts(ratio_values, summary.startup_ratio(starts),
+                                    production_bytes),
+        "uvloop": summary.uvloop_verdict(ratio_values, load, loop_skipped),
         "elapsed_s": round(time.perf_counter() - began, 1),
     }
     if write:

@@ -1,4 +1,4 @@
-"""What a run means: ratios within the run, the issue's targets, the printed table.
+"""What a run means: ratios within the run, the issue's targets, the printed tables.
 
 Everything here works on the plain dict that build/bench.json holds, so the notebook can
 use it on a loaded file as well as on a fresh run.
@@ -10,24 +10,48 @@ import statistics
 
 # The setups under load, in the order they are measured and shown.
 LOAD_SETUPS = {
-    "go_get": "Go net/http, GET /",
-    "get_1": "service GET /, 1 replica",
-    "post_1": "service POST /enqueue, 1 replica",
-    "get_3": "service GET /, 3 replicas",
-    "post_3": "service POST /enqueue, 3 replicas",
+    "go_direct": "Go net/http GET /, direct",
+    "get_direct": "service GET /, direct",
+    "post_direct": "service POST /enqueue, direct",
+    "go_published": "Go net/http GET /, published port",
+    "get_published": "service GET /, published port",
+    "post_published": "service POST /enqueue, published port",
+    "asyncio_get": "venv image GET /, asyncio loop",
+    "uvloop_get": "venv image GET /, uvloop",
+    "asyncio_post": "venv image POST /enqueue, asyncio loop",
+    "uvloop_post": "venv image POST /enqueue, uvloop",
+    "lb_go": "entry point -> Go, GET /",
+    "scale_1": "entry point -> 1 replica, GET /",
+    "scale_2": "entry point -> 2 replicas, GET /",
+    "scale_3": "entry point -> 3 replicas, GET /",
 }
+SCALE = ("scale_1", "scale_2", "scale_3")
 
 # ratio key -> (numerator setup, denominator setup, what it says)
 RATIOS = {
-    "get_vs_go": ("get_1", "go_get", "GET / vs the Go server"),
-    "post_vs_get": ("post_1", "get_1", "POST /enqueue vs GET /, 1 replica"),
-    "post_vs_get_3": ("post_3", "get_3", "POST /enqueue vs GET /, 3 replicas"),
-    "get_3_vs_1": ("get_3", "get_1", "GET /, 3 replicas vs 1"),
-    "post_3_vs_1": ("post_3", "post_1", "POST /enqueue, 3 replicas vs 1"),
+    "get_vs_go": ("get_direct", "go_direct", "GET / vs the Go server, direct"),
+    "get_vs_go_published": ("get_published", "go_published",
+                            "GET / vs the Go server, published port"),
+    "post_vs_get": ("post_direct", "get_direct", "POST /enqueue vs GET /, direct"),
+    "post_vs_get_published": ("post_published", "get_published",
+                              "POST /enqueue vs GET /, published port"),
+    "go_published_vs_direct": ("go_published", "go_direct",
+                               "Go GET /: published port vs direct"),
+    "get_published_vs_direct": ("get_published", "get_direct",
+                                "service GET /: published port vs direct"),
+    "uvloop_vs_asyncio_get": ("uvloop_get", "asyncio_get", "uvloop vs asyncio, GET /"),
+    "uvloop_vs_asyncio_post": ("uvloop_post", "asyncio_post",
+                               "uvloop vs asyncio, POST /enqueue"),
+    "scale_2_vs_1": ("scale_2", "scale_1", "GET /, 2 replicas vs 1 (CPU-limited)"),
+    "scale_3_vs_1": ("scale_3", "scale_1", "GET /, 3 replicas vs 1 (CPU-limited)"),
+    "lb_go_vs_scale_3": ("lb_go", "scale_3", "entry point -> Go vs -> 3 replicas"),
 }
 
-# The issue's targets: ratio key -> lowest acceptable value.
+# The issue's targets on load ratios: ratio key -> lowest acceptable value.
 TARGETS = {"get_vs_go": 0.10, "post_vs_get": 0.80}
+STARTUP_TARGET = 1.5  # production image's docker run -> first 200, at most x the Go image's
+SIZE_BUDGET = 20_000_000  # bytes, docker's MB
+ADOPT_UVLOOP = 1.15  # uvloop is worth a dependency only if it helps this much
 
 MB = 1_000_000  # docker's MB
 
@@ -52,6 +76,20 @@ def ratios_by_round(load: dict[str, dict]) -> dict[str, list[float]]:
     return out
 
 
+def startup_ratio(startup: dict[str, dict]) -> float | None:
+    """Median start-up of the production image over the Go image's."""
+    if "production" in startup and "go" in startup and startup["go"]["median_s"]:
+        return round(startup["production"]["median_s"] / startup["go"]["median_s"], 3)
+    return None
+
+
+def cpu_figures(cpu_s: float, requests: int, duration_s: float) -> dict:
+    """What a wrk run cost the servers: CPU per request, and how many cores they used."""
+    return {"cpu_s": round(cpu_s, 4),
+            "cpu_ms_per_request": round(cpu_s * 1000 / requests, 5) if requests else None,
+            "cpu_cores": round(cpu_s / duration_s, 3)}
+
+
 def combine_rounds(rounds: list[dict]) -> dict:
     """Several rounds of one setup (each `wrk.LoadResult.to_dict()`) -> the setup's
     figures: median req/s and median of each latency percentile; counts summed."""
@@ -65,41 +103,91 @@ def combine_rounds(rounds: list[dict]) -> dict:
         **{k: sum(r[k] for r in rounds) for k in ("requests", "ok", "non_2xx",
                                                    "socket_errors")},
         "connections": rounds[0]["connections"],
+        **{k: statistics.median(r[k] for r in rounds)
+           for k in ("cpu_ms_per_request", "cpu_cores", "proxy_cpu_ms_per_request")
+           if all(r.get(k) is not None for r in rounds)},
         "rounds": rounds,
     }
 
 
 def combine_checks(checks: list[dict]) -> dict:
-    """The correctness checks of several rounds: counts summed, ok only if all were."""
+    """The correctness checks of several rounds: counts summed, ok only if all were.
+    The in-flight surplus is bounded per round (one per connection), so it is also
+    kept round by round."""
     keys = ("accepted_2xx", "in_redis", "lost", "uncounted_in_flight", "non_2xx",
             "socket_errors")
     return {**{k: sum(c[k] for c in checks) for k in keys},
+            "uncounted_by_round": [c["uncounted_in_flight"] for c in checks],
+            "connections": checks[0].get("connections"),
             "ok": all(c["ok"] for c in checks), "rounds": len(checks)}
 
 
-def verdicts(ratio_values: dict[str, float]) -> list[dict]:
+def verdicts(ratio_values: dict[str, float], startup: float | None = None,
+             production_bytes: int | None = None) -> list[dict]:
     """One entry per target: its value, whether it is met, and how far off it is."""
     out = []
     for key, target in TARGETS.items():
         value = ratio_values.get(key)
-        entry = {"ratio": key, "what": RATIOS[key][2], "target": target, "value": value}
+        entry = {"ratio": key, "what": RATIOS[key][2], "target": target, "value": value,
+                 "at_least": True}
         if value is not None:
             entry["met"] = value >= target
             entry["of_target"] = round(value / target, 3)  # 1.0 = exactly on target
         out.append(entry)
+    for key, what, value, limit in (
+            ("startup_vs_go", "start-up vs the Go image's", startup, STARTUP_TARGET),
+            ("image_mb", "production image, MB",
+             production_bytes / MB if production_bytes is not None else None,
+             SIZE_BUDGET / MB)):
+        entry = {"ratio": key, "what": what, "target": limit, "value": value,
+                 "at_least": False}
+        if value is not None:
+            entry["value"] = round(value, 3)
+            entry["met"] = value <= limit
+            entry["of_target"] = round(value / limit, 3)
+        out.append(entry)
     return out
+
+
+def cpu_gain(load: dict[str, dict], base: str, other: str) -> float | None:
+    """How much less CPU a request costs on `other` than on `base` (>1: cheaper)."""
+    a = load.get(base, {}).get("cpu_ms_per_request")
+    b = load.get(other, {}).get("cpu_ms_per_request")
+    return round(a / b, 3) if a and b else None
+
+
+def uvloop_verdict(ratio_values: dict[str, float], load: dict[str, dict] | None = None,
+                   skipped: str = "the venv image did not build") -> dict:
+    """Adopt uvloop only if it helps GET and POST by ADOPT_UVLOOP or more, both in
+    requests per second and in CPU per request (the latter barely moves when the
+    machine is busy with other work; the former does)."""
+    get, post = (ratio_values.get(k) for k in ("uvloop_vs_asyncio_get",
+                                                "uvloop_vs_asyncio_post"))
+    if get is None or post is None:
+        return {"measured": False, "adopt": False, "why": f"not measured ({skipped})"}
+    load = load or {}
+    cpu = {m: cpu_gain(load, f"asyncio_{m}", f"uvloop_{m}") for m in ("get", "post")}
+    gains = [get, post, *(v for v in cpu.values() if v is not None)]
+    helps = min(gains) >= ADOPT_UVLOOP
+    why = f"uvloop/asyncio req/s {get:.2f} (GET), {post:.2f} (POST)"
+    if None not in cpu.values():
+        why += f"; CPU per request {cpu['get']:.2f}x, {cpu['post']:.2f}x less"
+    why += (": all at least" if helps else ": not all above") + f" {ADOPT_UVLOOP:.2f}"
+    return {"measured": True, "adopt": helps, "get": get, "post": post,
+            "cpu_gain_get": cpu["get"], "cpu_gain_post": cpu["post"], "why": why}
 
 
 def correctness(load: dict, in_redis: int) -> dict:
     """Every 2xx wrk counted must be in Redis. Redis may hold a few more: requests still
     in flight when wrk stopped its clock were served but not counted (at most one per
-    connection)."""
+    connection in each round)."""
     accepted = load["ok"]
     return {
         "accepted_2xx": accepted,
         "in_redis": in_redis,
         "lost": max(0, accepted - in_redis),
         "uncounted_in_flight": max(0, in_redis - accepted),
+        "connections": load["connections"],
         "non_2xx": load["non_2xx"],
         "socket_errors": load["socket_errors"],
         "ok": (in_redis >= accepted and in_redis - accepted <= load["connections"]
@@ -109,6 +197,18 @@ def correctness(load: dict, in_redis: int) -> dict:
 
 def _mb(n: int | None) -> str:
     return f"{n / MB:8.1f} MB" if n is not None else "       n/a"
+
+
+def _us(r: dict, key: str) -> str:
+    return f"{r[key] * 1000:.0f}" if r.get(key) is not None else "-"
+
+
+def _num(value: float | None) -> str:
+    return f"{value:.2f}" if value is not None else "-"
+
+
+def _errors(key: str, r: dict) -> int:
+    return r["socket_errors"] + (r["non_2xx"] if not key.startswith(("go", "lb")) else 0)
 
 
 def table(results: dict) -> str:
@@ -132,18 +232,20 @@ def table(results: dict) -> str:
     lines.append("")
 
     lines.append(f"Load: wrk -t{s['threads']} -c{s['connections']} -d{s['duration_s']}s, "
-                 f"median of {s['rounds']} rounds (3 replicas: one wrk per replica in "
-                 "parallel, req/s summed, worst replica's percentiles)")
-    lines.append(f"  {'setup':<36} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8}"
-                 f" {'errors':>7}")
+                 f"median of {s['rounds']} rounds; direct = host network on 127.0.0.1, "
+                 f"published = docker run -p; replicas behind the entry point limited to "
+                 f"{s['scale_cpus']} CPU each")
+    lines.append(f"  {'setup':<40} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8}"
+                 f" {'errors':>7} {'CPU µs/req':>11} {'cores':>6} {'proxy µs/req':>13}")
     for key, title in LOAD_SETUPS.items():
         if key not in results["load"]:
             continue
         r = results["load"][key]
         lat = r["latency_ms"]
-        errors = r["socket_errors"] + (r["non_2xx"] if key != "go_get" else 0)
-        lines.append(f"  {title:<36} {r['rps']:8.0f} {lat['p50']:8.2f} {lat['p90']:8.2f} "
-                     f"{lat['p99']:8.2f} {errors:7d}")
+        lines.append(f"  {title:<40} {r['rps']:8.0f} {lat['p50']:8.2f} {lat['p90']:8.2f} "
+                     f"{lat['p99']:8.2f} {_errors(key, r):7d} {_us(r, 'cpu_ms_per_request'):>11}"
+                     f" {_num(r.get('cpu_cores')):>6} "
+                     f"{_us(r, 'proxy_cpu_ms_per_request'):>13}")
     lines.append("")
 
     lines.append("Ratios (same run; absolute numbers move on a shared machine, ratios less)")
@@ -151,19 +253,24 @@ def table(results: dict) -> str:
         if key in results["ratios"]:
             spread = results.get("ratios_by_round", {}).get(key)
             spread = f"   (rounds: {min(spread):.2f}-{max(spread):.2f})" if spread else ""
-            lines.append(f"  {what:<40} {results['ratios'][key]:6.2f}{spread}")
+            lines.append(f"  {what:<44} {results['ratios'][key]:6.2f}{spread}")
     for v in results["targets"]:
         if v["value"] is None:
             continue
+        sign = ">=" if v["at_least"] else "<="
         state = "met" if v["met"] else f"MISSED: {v['of_target']:.0%} of the target"
-        lines.append(f"  target {v['what']} >= {v['target']:.2f}: {v['value']:.2f} -> {state}")
+        lines.append(f"  target {v['what']} {sign} {v['target']:.2f}: {v['value']:.2f} "
+                     f"-> {state}")
+    uv = results.get("uvloop")
+    if uv:
+        lines.append(f"  uvloop: {uv['why']} -> {'adopt' if uv['adopt'] else 'not adopted'}")
     lines.append("")
 
     lines.append("POST /enqueue correctness (every 2xx wrk counted is in Redis, LLEN)")
     for key, c in results["correctness"].items():
-        lines.append(f"  {LOAD_SETUPS[key]:<36} 2xx {c['accepted_2xx']:>7}  in Redis "
-                     f"{c['in_redis']:>7}  lost {c['lost']}  non-2xx {c['non_2xx']}  "
-                     f"socket errors {c['socket_errors']}  -> {'OK' if c['ok'] else 'FAILED'}")
+        lines.append(f"  {LOAD_SETUPS[key]:<40} 2xx {c['accepted_2xx']:>7}  in Redis "
+                     f"{c['in_redis']:>7}  lost {c['lost']}  errors "
+                     f"{c['non_2xx'] + c['socket_errors']}  -> {'OK' if c['ok'] else 'FAILED'}")
     lines.append("")
 
     lines.append("Memory under load (one docker stats --no-stream while wrk runs)")
@@ -174,3 +281,48 @@ def table(results: dict) -> str:
     lines.append("")
     lines.append(f"Elapsed: {results['elapsed_s']:.0f} s")
     return "\n".join(lines)
+
+
+def markdown(results: dict) -> str:
+    """The summary as Markdown: the load table, the ratios and targets, the machine."""
+    m, s = results["machine"], results["settings"]
+    out = [f"Measured {results['created']} ({results['mode']} run, {results['elapsed_s']:.0f} s) "
+           f"on {m.get('cpu_model') or 'an unnamed CPU'}, {m['cpus']} CPUs, "
+           f"{m.get('os') or 'Linux'}, Docker {m.get('docker_server') or '?'}"
+           + (f", load average {m['load_avg_1m']} at the end (the benchmark itself makes about 2)"
+              if m.get("load_avg_1m") else "")
+           + "; "
+           f"`wrk -t{s['threads']} -c{s['connections']} -d{s['duration_s']}s`, median of "
+           f"{s['rounds']} rounds; replicas limited to {s['scale_cpus']} CPU each.", "",
+           "| setup | req/s | p50 ms | p99 ms | errors | CPU µs/request | cores used |",
+           "|---|---:|---:|---:|---:|---:|---:|"]
+    for key, title in LOAD_SETUPS.items():
+        if key in results["load"]:
+            r = results["load"][key]
+            out.append(f"| {title} | {r['rps']:.0f} | {r['latency_ms']['p50']:.2f} | "
+                       f"{r['latency_ms']['p99']:.2f} | {_errors(key, r)} | "
+                       f"{_us(r, 'cpu_ms_per_request')} | {_num(r.get('cpu_cores'))} |")
+    out += ["", "| ratio (same run) | value | rounds |", "|---|---:|---|"]
+    for key, (_, _, what) in RATIOS.items():
+        if key in results["ratios"]:
+            spread = results.get("ratios_by_round", {}).get(key, [])
+            out.append(f"| {what} | {results['ratios'][key]:.2f} | "
+                       + ", ".join(f"{r:.2f}" for r in spread) + " |")
+    out += ["", "| target | value | verdict |", "|---|---:|---|"]
+    for v in results["targets"]:
+        if v["value"] is not None:
+            sign = "≥" if v["at_least"] else "≤"
+            out.append(f"| {v['what']} {sign} {v['target']:.2f} | {v['value']:.2f} | "
+                       + ("met" if v["met"] else f"missed ({v['of_target']:.0%})") + " |")
+    uv = results.get("uvloop")
+    if uv and uv.get("measured"):
+        out += ["", f"uvloop: {uv['why']} -> {'adopted' if uv['adopt'] else 'not adopted'}."]
+    out.append("")
+    out.append("| image | MB | start-up ms (median) |")
+    out.append("|---|---:|---:|")
+    for key, img in results["images"].items():
+        if "bytes" in img:
+            st = results["startup"].get(key)
+            ms = f"{st['median_s'] * 1000:.0f}" if st else "–"
+            out.append(f"| {img['title']} | {img['bytes'] / MB:.1f} | {ms} |")
+    return "\n".join(out)

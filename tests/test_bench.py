@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
-from bench import memory, runner, summary, wrk
+from bench import cpu, memory, readme, runner, summary, wrk
 
 WRK_OUTPUT = """\
 Running 3s test @ http://127.0.0.1:40001/enqueue
@@ -103,20 +105,40 @@ def load_of(**rps):
 
 
 def test_ratios_and_verdicts():
-    values = summary.ratios(load_of(go_get=20000, get_1=4000, post_1=2000, get_3=6000,
-                                    post_3=5400))
-    assert values == {"get_vs_go": 0.2, "post_vs_get": 0.5, "post_vs_get_3": 0.9,
-                      "get_3_vs_1": 1.5, "post_3_vs_1": 2.7}
-    verdicts = {v["ratio"]: v for v in summary.verdicts(values)}
+    values = summary.ratios(load_of(go_direct=20000, get_direct=4000, post_direct=2000,
+                                    go_published=10000, get_published=3000,
+                                    scale_1=1000, scale_2=1900, scale_3=2700))
+    assert values == {"get_vs_go": 0.2, "post_vs_get": 0.5, "get_vs_go_published": 0.3,
+                      "go_published_vs_direct": 0.5, "get_published_vs_direct": 0.75,
+                      "scale_2_vs_1": 1.9, "scale_3_vs_1": 2.7}
+    verdicts = {v["ratio"]: v for v in summary.verdicts(values, 1.6, 19_400_000)}
     assert verdicts["get_vs_go"]["met"] is True
     assert verdicts["post_vs_get"]["met"] is False
     assert verdicts["post_vs_get"]["of_target"] == 0.625
+    assert verdicts["startup_vs_go"]["met"] is False  # 1.6 > 1.5: at most is the target
+    assert verdicts["image_mb"]["met"] is True and verdicts["image_mb"]["value"] == 19.4
 
 
 def test_ratios_skip_what_was_not_measured():
-    values = summary.ratios(load_of(get_1=4000, post_1=3600))
+    values = summary.ratios(load_of(get_direct=4000, post_direct=3600))
     assert values == {"post_vs_get": 0.9}
-    assert [v.get("met") for v in summary.verdicts(values)] == [None, True]
+    assert [v.get("met") for v in summary.verdicts(values)] == [None, True, None, None]
+
+
+def test_startup_ratio_is_production_over_go():
+    startup = {"go": {"median_s": 0.2}, "production": {"median_s": 0.25}}
+    assert summary.startup_ratio(startup) == 1.25
+    assert summary.startup_ratio({"go": {"median_s": 0.2}}) is None
+
+
+@pytest.mark.parametrize(("get", "post", "adopt"), [
+    (1.20, 1.16, True), (1.30, 1.10, False), (1.05, 1.02, False)])
+def test_uvloop_is_adopted_only_if_it_helps_both(get, post, adopt):
+    ratios = {"uvloop_vs_asyncio_get": get, "uvloop_vs_asyncio_post": post}
+    assert summary.uvloop_verdict(ratios)["adopt"] is adopt
+    assert summary.uvloop_verdict({}) == {"measured": False, "adopt": False,
+                                               "why": "not measured (the venv image did "
+                                                      "not build)"}
 
 
 @pytest.mark.parametrize(("in_redis", "ok", "lost"), [
@@ -164,32 +186,40 @@ def test_missing_results_file(tmp_path):
     assert "does not exist" in runner.reason_stale(tmp_path / "nope.json", None)
 
 
-def test_table_renders_a_whole_run():
+def a_run():
     lat = {"p50": 1.0, "p90": 2.0, "p99": 3.0, "max": 4.0}
     setup = {"rps": 1000.0, "latency_ms": lat, "socket_errors": 0, "non_2xx": 0}
-    results = {
-        "mode": "quick", "created": "2026-01-01T00:00:00+00:00", "machine": {"cpus": 2},
+    return {
+        "mode": "quick", "created": "2026-01-01T00:00:00+00:00", "elapsed_s": 61.0,
+        "machine": {"cpus": 2, "cpu_model": "Intel(R) Test CPU", "os": "Debian",
+                    "docker_server": "26.1.5", "load_avg_1m": 3.5},
         "settings": {"threads": 2, "connections": 32, "duration_s": 3, "rounds": 2,
-                     "startup_runs": 5},
+                     "startup_runs": 5, "scale_cpus": 0.25},
         "images": {"production": {"title": "production", "tag": "hello-tornado:latest",
                                   "bytes": 19_400_000},
                    "naive": {"title": "naive", "tag": "hello-tornado:naive", "error": "x"}},
         "startup": {"production": {"median_s": 0.42, "min_s": 0.4, "max_s": 0.5}},
         "load": {key: setup for key in summary.LOAD_SETUPS},
-        "correctness": {"post_1": {"accepted_2xx": 10, "in_redis": 10, "lost": 0,
-                                   "non_2xx": 0, "socket_errors": 0, "ok": True}},
-        "memory": {"hello-1": {"memory_bytes": 24 * 2**20, "cpu_percent": 20.0,
-                               "during": "post_3"}},
+        "correctness": {"post_direct": {"accepted_2xx": 10, "in_redis": 10, "lost": 0,
+                                        "non_2xx": 0, "socket_errors": 0, "ok": True}},
+        "memory": {"hello": {"memory_bytes": 24 * 2**20, "cpu_percent": 20.0,
+                             "during": "post_direct"}},
         "ratios": {"post_vs_get": 1.0},
         "ratios_by_round": {"post_vs_get": [0.9, 1.1]},
-        "targets": summary.verdicts({"post_vs_get": 1.0}),
-        "elapsed_s": 61.0,
+        "targets": summary.verdicts({"post_vs_get": 1.0}, None, 19_400_000),
+        "uvloop": summary.uvloop_verdict({"uvloop_vs_asyncio_get": 1.05,
+                                          "uvloop_vs_asyncio_post": 1.1}),
     }
-    text = summary.table(results)
+
+
+def test_table_renders_a_whole_run():
+    text = summary.table(a_run())
     assert "19.4 MB" in text and "not built" in text
     assert "420 ms" in text
-    assert "POST /enqueue vs GET /, 1 replica >= 0.80: 1.00 -> met" in text
+    assert "POST /enqueue vs GET /, direct >= 0.80: 1.00 -> met" in text
+    assert "production image, MB <= 20.00: 19.40 -> met" in text
     assert "(rounds: 0.90-1.10)" in text
+    assert "not all above 1.15 -> not adopted" in text
     assert "Elapsed: 61 s" in text
 
 
@@ -207,14 +237,69 @@ def test_combine_rounds_keeps_medians_and_sums_counts():
 
 
 def test_ratios_by_round_pair_rounds_in_order():
-    load = {"get_1": {"rps_rounds": [1000, 2000]}, "post_1": {"rps_rounds": [900, 1000]}}
+    load = {"get_direct": {"rps_rounds": [1000, 2000]},
+            "post_direct": {"rps_rounds": [900, 1000]}}
     assert summary.ratios_by_round(load) == {"post_vs_get": [0.9, 0.5]}
 
 
 def test_combine_checks_fails_if_any_round_failed():
     good = {"accepted_2xx": 10, "in_redis": 10, "lost": 0, "uncounted_in_flight": 0,
-            "non_2xx": 0, "socket_errors": 0, "ok": True}
+            "non_2xx": 0, "socket_errors": 0, "ok": True, "connections": 32}
     bad = {**good, "in_redis": 9, "lost": 1, "ok": False}
     combined = summary.combine_checks([good, bad])
     assert combined["ok"] is False and combined["lost"] == 1
     assert combined["accepted_2xx"] == 20 and combined["rounds"] == 2
+
+
+def test_in_flight_surplus_is_bounded_per_round_not_in_total():
+    """Three rounds of 32 connections may leave up to 32 extra each: 90 in all is fine."""
+    rounds = [summary.correctness({"ok": 1000, "non_2xx": 0, "socket_errors": 0,
+                                   "connections": 32}, 1000 + extra) for extra in (30, 32, 28)]
+    combined = summary.combine_checks(rounds)
+    assert combined["ok"] is True and combined["uncounted_in_flight"] == 90
+    assert combined["uncounted_by_round"] == [30, 32, 28]
+    assert max(combined["uncounted_by_round"]) <= combined["connections"]
+
+
+def test_readme_section_is_replaced_between_its_markers():
+    text = f"# x\n\n## Measured\n\n{readme.BEGIN}\nold\n{readme.END}\n\n## Next\n"
+    new = readme.replace_section(text, "| a | b |\n")
+    assert f"{readme.BEGIN}\n| a | b |\n{readme.END}\n\n## Next\n" in new
+    assert "old" not in new and new.startswith("# x\n")
+    with pytest.raises(ValueError, match="no"):
+        readme.replace_section("# no markers\n", "x")
+
+
+def test_markdown_summary_is_a_table_with_the_machine():
+    text = summary.markdown(a_run())
+    assert "| service GET /, direct | 1000 | 1.00 | 3.00 | 0 | - | - |" in text
+    assert "Intel(R) Test CPU, 2 CPUs" in text and "load average 3.5" in text
+    assert "| POST /enqueue vs GET /, direct | 1.00 | 0.90, 1.10 |" in text
+    assert "| production | 19.4 | 420 |" in text
+
+
+def test_uvloop_needs_cpu_gain_too_when_measured():
+    ratios = {"uvloop_vs_asyncio_get": 1.3, "uvloop_vs_asyncio_post": 1.2}
+    load = {key: {"cpu_ms_per_request": ms} for key, ms in [
+        ("asyncio_get", 0.30), ("uvloop_get", 0.29), ("asyncio_post", 0.50), ("uvloop_post", 0.40)]}
+    verdict = summary.uvloop_verdict(ratios, load)
+    assert verdict["cpu_gain_get"] == pytest.approx(1.034, abs=0.001)
+    assert verdict["cpu_gain_post"] == 1.25
+    assert verdict["adopt"] is False  # GET costs about as much CPU on either loop
+
+
+def test_cpu_figures():
+    assert summary.cpu_figures(0.8, 4000, 4) == {"cpu_s": 0.8, "cpu_ms_per_request": 0.2,
+                                                 "cpu_cores": 0.2}
+    assert summary.cpu_figures(0.1, 0, 4)["cpu_ms_per_request"] is None
+
+
+def test_counter_file_finds_this_process_cgroup():
+    """The CPU counter of the cgroup this very test runs in (any Linux with /proc)."""
+    if not (Path("/proc/self/cgroup").exists() and cpu.CGROUP.is_dir()):
+        pytest.skip("no /proc or /sys/fs/cgroup: not Linux")
+    path = cpu.counter_file(os.getpid())
+    assert path is not None, Path("/proc/self/cgroup").read_text()
+    first = cpu.read_ns(path)
+    sum(i * i for i in range(200_000))  # burn a little CPU
+    assert cpu.read_ns(path) > first

@@ -2,7 +2,9 @@
 // honest "Hello World" web server, written in Go with only the standard library.
 //
 // It answers GET / with "Hello World", like the Tornado service, so the two can
-// be compared in the same run on the same machine. It does no logging per
+// be compared in the same run on the same machine. It reads PORT and ADDRESS
+// like the service (ADDRESS=127.0.0.1 on the host network keeps it on loopback;
+// empty: every interface, as in a container). It does no logging per
 // request and touches no Redis: it shows what the machine, Docker and the load
 // generator can do when the server itself costs almost nothing.
 package main
@@ -38,8 +40,9 @@ func main() {
 	if port == "" {
 		port = "8080"
 	}
+	address := os.Getenv("ADDRESS")
 	server := &http.Server{
-		Addr:              ":" + port,
+		Addr:              address + ":" + port,
 		Handler:           http.HandlerFunc(hello),
 		ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout:       60 * time.Second,
@@ -56,7 +59,7 @@ func main() {
 		server.Shutdown(shutdown)
 	}()
 
-	log.Printf("go-hello listening on :%s", port)
+	log.Printf("go-hello listening on %s:%s", address, port)
 	if err := server.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
 		log.Fatal(err)
 	}

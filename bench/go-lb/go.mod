@@ -1,0 +1,3 @@
+module hello-microservices/bench/go-lb
+
+go 1.19
