@@ -1,4 +1,5 @@
-"""RedisQueue's group commit: pushes of one loop turn share one LPUSH, each acknowledged."""
+"""RedisQueue: group commit (pushes waiting together share one script call, each
+acknowledged), idempotence per id, and a bound on what waits for Redis."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ def test_concurrent_pushes_each_get_their_own_length(redis_server, redis_client,
     async def go():
         queue = RedisQueue(Settings(redis_url=redis_server.url, queue_key=queue_key))
         try:
-            return await asyncio.gather(*(queue.push({"id": str(n)}) for n in range(50)))
+            return await asyncio.gather(*(queue.push(str(n), {"id": str(n)}) for n in range(50)))
         finally:
             await queue.close()
 
@@ -28,7 +29,7 @@ def test_a_failed_batch_fails_every_push_in_it(queue_key):
     async def go():
         queue = RedisQueue(Settings(redis_url="redis://127.0.0.1:9/0", queue_key=queue_key))
         try:
-            return await asyncio.gather(*(queue.push({"id": n}) for n in range(5)),
+            return await asyncio.gather(*(queue.push(str(n), {"id": n}) for n in range(5)),
                                         return_exceptions=True)
         finally:
             await queue.close()
@@ -41,7 +42,7 @@ def test_pushes_in_separate_turns_still_work(redis_server, redis_client, queue_k
     async def go():
         queue = RedisQueue(Settings(redis_url=redis_server.url, queue_key=queue_key))
         try:
-            return [await queue.push({"id": n}) for n in range(3)]
+            return [await queue.push(str(n), {"id": n}) for n in range(3)]
         finally:
             await queue.close()
 
