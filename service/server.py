@@ -24,6 +24,10 @@ log = logging.getLogger("service")
 # Request line plus headers. Tornado's default is 64 KiB; real requests need a few
 # hundred bytes, and every open connection may hold this much while its head arrives.
 MAX_HEADER_BYTES = 16 * 1024
+# Connections the kernel may hold for us before we accept them. Tornado's default,
+# 128, overflows in a burst: the kernel then drops new connections' SYNs and clients
+# (a readiness probe too) retry only after a second. Linux caps it at somaxconn.
+LISTEN_BACKLOG = 4096
 
 
 async def serve(settings: Settings) -> None:
@@ -41,7 +45,8 @@ async def serve(settings: Settings) -> None:
         body_timeout=settings.body_timeout,
         max_header_size=MAX_HEADER_BYTES,
     )
-    sockets = tornado.netutil.bind_sockets(settings.port, settings.address)
+    sockets = tornado.netutil.bind_sockets(settings.port, settings.address,
+                                           backlog=LISTEN_BACKLOG)
     server.add_sockets(sockets)
     port = sockets[0].getsockname()[1]
     log.info(
