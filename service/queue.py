@@ -162,6 +162,7 @@ class RedisQueue:
             if not (isinstance(lengths, list) and len(lengths) == len(batch)):
                 raise ResponseError(f"unexpected answer to the push: {lengths!r:.80}")
         except (RedisError, OSError, TimeoutError) as exc:
+            self._last_answer = -1.0  # readiness must ask Redis again, not trust the past
             log.warning("push of %d message(s) failed (%s): %s", len(batch),
                         "may have landed" if sent else "nothing sent", _detail(exc))
             for _, _, future in batch:
