@@ -113,11 +113,12 @@ def test_malformed_framing_is_a_400_and_enqueues_nothing(service_url, redis_clie
 def test_a_body_longer_than_declared_is_not_a_second_message(service_url, redis_client,
                                                              queue_key):
     # Declares 5 bytes and sends more: the rest is read as the next request, which is
-    # garbage, so it is refused; only the declared 5 bytes are queued.
+    # garbage, so it is refused (400, closed); only the declared 5 bytes are queued.
     reply = exchange(port_of(service_url),
                      b"POST /enqueue HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\n"
-                     b"Content-Length: 5\r\n\r\nhelloPOST-SMUGGLED")
+                     b"Content-Length: 5\r\n\r\nhelloPOST-SMUGGLED\r\n\r\n")
     assert reply.startswith(b"HTTP/1.1 202"), reply[:200]
+    assert b"HTTP/1.1 400" in reply, reply[-300:]
     assert [m for m in redis_client.lrange(queue_key, 0, -1)] and redis_client.llen(queue_key) == 1
     assert b"SMUGGLED" not in redis_client.lindex(queue_key, 0)
 
