@@ -23,6 +23,9 @@ class JSONErrorHandler(tornado.web.RequestHandler):
         self.application.settings["in_flight"].add(self)
 
     def set_default_headers(self) -> None:
+        # Do not advertise the server software and version ("TornadoServer/6.x"): it
+        # helps nobody but someone matching versions to known vulnerabilities.
+        self.clear_header("Server")
         # While the server drains, tell keep-alive clients not to reuse this connection.
         if self.application.settings.get("draining"):
             self.set_header("Connection", "close")
@@ -32,6 +35,10 @@ class JSONErrorHandler(tornado.web.RequestHandler):
 
     def on_connection_close(self) -> None:
         self.application.settings["in_flight"].discard(self)
+        # Hand on to Tornado's own: for a streamed body it ends the request that waits
+        # for the rest of the body. Without it, a client that disconnects mid-upload
+        # leaves its request (and what it sent) in memory for good.
+        super().on_connection_close()
 
     def write_error(self, status_code: int, **kwargs) -> None:
         """Called by send_error(status, message=..., headers={...}) and for exceptions.
@@ -48,4 +55,5 @@ class JSONErrorHandler(tornado.web.RequestHandler):
         if "message" not in kwargs and isinstance(exc, tornado.web.HTTPError) and exc.log_message:
             message = exc.log_message % exc.args if exc.args else exc.log_message
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"error": message, "status": status_code}))
+        self.finish(json.dumps({"error": message, "status": status_code,
+                                **kwargs.get("fields", {})}))

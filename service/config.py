@@ -24,6 +24,10 @@ ENV_VARS = frozenset(
         "POD_NAME",
         "SHUTDOWN_TIMEOUT",
         "LOG_LEVEL",
+        "IDLE_TIMEOUT",
+        "BODY_TIMEOUT",
+        "DEDUPE_SECONDS",
+        "MAX_PENDING",
     }
 )
 
@@ -42,6 +46,14 @@ class Settings:
     instance: str = "localhost"  # who answered: POD_NAME in Kubernetes, else the hostname
     shutdown_timeout: float = 10.0
     log_level: str = "INFO"
+    # Slow clients: how long a connection may take to send its request head (and sit
+    # idle between keep-alive requests), and how long to send its body.
+    idle_timeout: float = 60.0
+    body_timeout: float = 30.0
+    # How long Redis remembers a message id, so a repeated push of it is not stored twice.
+    dedupe_seconds: int = 600
+    # Messages waiting for Redis at once; past that, a fast 503 instead of a slow queue.
+    max_pending: int = 4096
 
 
 def _port(text: str) -> int:
@@ -96,6 +108,23 @@ _OPTIONS = {
         "seconds to let in-flight requests finish after SIGTERM",
     ),
     "log_level": ("LOG_LEVEL", _log_level, "DEBUG, INFO, WARNING or ERROR"),
+    "idle_timeout": (
+        "IDLE_TIMEOUT",
+        _positive_float,
+        "seconds a client may take to send a request's headers, or stay idle between requests",
+    ),
+    "body_timeout": (
+        "BODY_TIMEOUT", _positive_float, "seconds a client may take to send a request body"),
+    "dedupe_seconds": (
+        "DEDUPE_SECONDS",
+        _positive_int,
+        "seconds a message id is remembered: a repeat within them is not stored again",
+    ),
+    "max_pending": (
+        "MAX_PENDING",
+        _positive_int,
+        "messages waiting for Redis at once; more get a fast 503 with Retry-After",
+    ),
 }
 
 

@@ -3,11 +3,17 @@
 The body is streamed, not buffered by Tornado up front, so an oversized upload is
 refused from its Content-Length before megabytes arrive, and the client still gets a
 proper 413 instead of a reset connection.
+
+Every message has an id: the client's `Idempotency-Key` header, or one made here. The
+queue stores an id at most once within its dedupe window, so a client that is unsure
+whether its POST landed (a timeout, a 503 that says "may have been queued") can send
+it again with the same key and it is still stored exactly once.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import UTC, datetime
 
@@ -24,6 +30,15 @@ from service.queue import QueueUnavailable
 DRAIN_BYTES = 16 * 1024 * 1024
 
 ACCEPTED_TYPES = ("text/plain", "application/json")
+# Bodies are read as UTF-8; ASCII is a subset of it. Any other declared charset is a
+# 415: decoding it as UTF-8 would store the wrong text without a word.
+ACCEPTED_CHARSETS = ("utf-8", "utf8", "us-ascii")
+
+# Deeper JSON is refused (400). Real payloads nest a handful of levels; a body nested
+# a thousand deep is an attack on every recursive parser downstream (the worker's too).
+MAX_JSON_DEPTH = 64
+
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 @tornado.web.stream_request_body
@@ -55,6 +70,12 @@ class EnqueueHandler(JSONErrorHandler):
             size if size is not None and size > self.limit else self.limit + DRAIN_BYTES
         )
 
+    def on_connection_close(self) -> None:
+        # Let go of the body now: the handler object itself may live on a while in a
+        # reference cycle (until the garbage collector's next full pass).
+        self.chunks = []
+        super().on_connection_close()
+
     def data_received(self, chunk: bytes) -> None:
         # Count bytes as they arrive (chunked uploads declare no length); keep nothing
         # past the limit.
@@ -67,7 +88,7 @@ class EnqueueHandler(JSONErrorHandler):
             self.send_error(413, message=self._too_large(self.received))
             return
         content_type = self.request.headers.get("Content-Type", "")
-        media_type = content_type.split(";", 1)[0].strip().lower()
+        media_type, charset = _media_type(content_type)
         if media_type not in ACCEPTED_TYPES:
             self.send_error(
                 415,
@@ -75,34 +96,55 @@ class EnqueueHandler(JSONErrorHandler):
                 f"got {content_type or 'none'!r}",
             )
             return
+        if charset is not None and charset not in ACCEPTED_CHARSETS:
+            self.send_error(415, message=f"the charset must be utf-8, got {charset!r}")
+            return
+        message_id = self.request.headers.get("Idempotency-Key")
+        if message_id is None:
+            message_id = uuid.uuid4().hex
+        elif not IDEMPOTENCY_KEY.fullmatch(message_id):
+            self.send_error(400, message="the Idempotency-Key header must be 1 to 128 "
+                            "characters of A-Z a-z 0-9 . _ : -")
+            return
         raw = b"".join(self.chunks)
         if not raw:
             self.send_error(400, message="the request body is empty; send the data to enqueue")
             return
         try:
             text = raw.decode("utf-8")
-            body = json.loads(text) if media_type == "application/json" else text
+            body = _parse_json(text) if media_type == "application/json" else text
         except UnicodeDecodeError:
             self.send_error(400, message="the request body is not valid UTF-8")
+            return
+        except TooDeep:
+            self.send_error(400, message=f"the JSON body is nested deeper than {MAX_JSON_DEPTH} "
+                            "levels")
             return
         except ValueError as exc:
             self.send_error(400, message=f"the request body is not valid JSON: {exc}")
             return
 
         envelope = {
-            "id": uuid.uuid4().hex,
+            "id": message_id,
             "body": body,
             "content_type": media_type,
             "served_by": self.settings["service"].instance,
             "received_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
         }
         try:
-            length = await self.settings["queue"].push(envelope)
+            length = await self.settings["queue"].push(message_id, envelope)
         except QueueUnavailable as exc:
-            outcome = ("the message may still have been queued; a retry may duplicate it"
-                       if exc.maybe_queued else "nothing was enqueued")
-            self.send_error(503, message=f"the queue is unavailable, {outcome}: {exc}",
-                            headers={"Retry-After": "1"})
+            if exc.maybe_queued:
+                # Unknown outcome. A retry with the same id is safe: stored at most once.
+                self.send_error(
+                    503, headers={"Retry-After": "1"}, fields={"id": message_id},
+                    message=f"the queue did not confirm the push ({exc}); the message may "
+                    "have been queued. Retry with the header Idempotency-Key: "
+                    f"{message_id} and it is stored at most once",
+                )
+            else:
+                self.send_error(503, headers={"Retry-After": "1"},
+                                message=f"the queue is unavailable, nothing was enqueued: {exc}")
             return
         self.set_status(202)
         self.write({"id": envelope["id"], "served_by": envelope["served_by"],
@@ -110,3 +152,50 @@ class EnqueueHandler(JSONErrorHandler):
 
     def _too_large(self, size: int) -> str:
         return f"the request body has {size} bytes; the limit is {self.limit} bytes"
+
+
+class TooDeep(ValueError):
+    pass
+
+
+_INFINITY = float("inf")
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (_INFINITY, -_INFINITY):  # 1e999: valid JSON, but no float can hold it
+        raise ValueError(f"the number {text[:20]} is too large")
+    return value
+
+
+def _parse_json(text: str):
+    """json.loads, strict: no NaN/Infinity, no number that overflows, bounded depth."""
+    try:
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite)
+    except RecursionError:  # the parser itself gave up, far past MAX_JSON_DEPTH
+        raise TooDeep from None
+    # Walk without recursion: containers only, each with its depth.
+    stack = [(value, 1)] if isinstance(value, dict | list) else []
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        if depth > MAX_JSON_DEPTH:
+            raise TooDeep
+        stack.extend((child, depth + 1) for child in children
+                     if isinstance(child, dict | list))
+    return value
+
+
+def _media_type(content_type: str) -> tuple[str, str | None]:
+    """("text/plain", "utf-8") from "text/plain; charset=UTF-8"; charset None if absent."""
+    media, _, params = content_type.partition(";")
+    charset = None
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower()
+    return media.strip().lower(), charset

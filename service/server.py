@@ -21,14 +21,32 @@ from service.config import Settings
 
 log = logging.getLogger("service")
 
+# Request line plus headers. Tornado's default is 64 KiB; real requests need a few
+# hundred bytes, and every open connection may hold this much while its head arrives.
+MAX_HEADER_BYTES = 16 * 1024
+# Connections the kernel may hold for us before we accept them. Tornado's default,
+# 128, overflows in a burst: the kernel then drops new connections' SYNs and clients
+# (a readiness probe too) retry only after a second. Linux caps it at somaxconn.
+LISTEN_BACKLOG = 4096
+
 
 async def serve(settings: Settings) -> None:
     """Serve until SIGTERM or SIGINT, then drain in-flight requests and return."""
     app = make_app(settings)
     # No xheaders: nothing in front of the service sets X-Forwarded-For that we could
     # trust (Docker and Kubernetes forward TCP), and a client could spoof it.
-    server = tornado.httpserver.HTTPServer(app)
-    sockets = tornado.netutil.bind_sockets(settings.port, settings.address)
+    # Timeouts: Tornado's defaults let a client trickle its headers for an hour and
+    # its body forever ("slowloris"), holding a connection and its memory all along.
+    # idle_connection_timeout bounds both the wait for a request's head and the idle
+    # time between keep-alive requests; body_timeout bounds the body.
+    server = tornado.httpserver.HTTPServer(
+        app,
+        idle_connection_timeout=settings.idle_timeout,
+        body_timeout=settings.body_timeout,
+        max_header_size=MAX_HEADER_BYTES,
+    )
+    sockets = tornado.netutil.bind_sockets(settings.port, settings.address,
+                                           backlog=LISTEN_BACKLOG)
     server.add_sockets(sockets)
     port = sockets[0].getsockname()[1]
     log.info(

@@ -15,6 +15,15 @@ def test_defaults():
     assert s.max_body_bytes == 64 * 1024
 
 
+def test_hardening_settings_from_environment_and_flags():
+    env = {"IDLE_TIMEOUT": "5", "BODY_TIMEOUT": "2.5", "DEDUPE_SECONDS": "900",
+           "MAX_PENDING": "100"}
+    s = load_settings([], environ=env)
+    assert (s.idle_timeout, s.body_timeout, s.dedupe_seconds, s.max_pending) == (
+        5.0, 2.5, 900, 100)
+    assert load_settings(["--max-pending", "7"], environ=env).max_pending == 7
+
+
 def test_environment_then_flags():
     env = {"PORT": "9000", "ADDRESS": "127.0.0.1", "POD_NAME": "hello-abc"}
     s = load_settings([], environ=env)
@@ -35,6 +44,10 @@ def test_every_setting_has_an_env_var_the_service_declares():
     ({"PORT": "70000"}, "PORT: port must be between 0 and 65535"),
     ({"MAX_BODY_BYTES": "0"}, "MAX_BODY_BYTES: expected a number above 0"),
     ({"LOG_LEVEL": "loud"}, "LOG_LEVEL: log level must be one of"),
+    ({"IDLE_TIMEOUT": "0"}, "IDLE_TIMEOUT: expected a number of seconds above 0"),
+    ({"BODY_TIMEOUT": "soon"}, "BODY_TIMEOUT: expected a number of seconds"),
+    ({"DEDUPE_SECONDS": "-1"}, "DEDUPE_SECONDS: expected a number above 0"),
+    ({"MAX_PENDING": "many"}, "MAX_PENDING: expected a whole number"),
 ])
 def test_bad_environment_names_the_variable(env, fragment):
     with pytest.raises(ConfigError, match=fragment):
