@@ -43,3 +43,55 @@ def test_sigterm_under_load_loses_no_accepted_message(start_service, redis_serve
     # Queued but never acknowledged would need a reply lost after the push: at most one
     # per connection-level failure, and with the drain there should be none.
     assert len(set(queued) - set(result.accepted)) <= sum(result.failures.values())
+
+
+def bodies_in_queue(redis_client, key) -> Counter:
+    return Counter(json.loads(raw)["body"] for raw in redis_client.lrange(key, 0, -1))
+
+
+def test_retries_go_to_the_next_replica(service_url, redis_client, queue_key):
+    from tutorial.net import free_port
+
+    nobody_listens = f"http://127.0.0.1:{free_port()}"
+    result = asyncio.run(post_many([nobody_listens, service_url], count=200, concurrency=10,
+                                   retries=2))
+    assert not result.failures, str(result)
+    assert result.retries["ConnectionRefusedError"] >= 1, str(result)
+    # The refused replica is skipped for a while: far fewer retries than messages.
+    assert sum(result.retries.values()) < 100, str(result)
+    assert len(result.accepted) == 200
+    assert ids_in_queue(redis_client, queue_key) == Counter(result.accepted)
+    assert bodies_in_queue(redis_client, queue_key) == Counter(
+        f"message {n}" for n in range(200))
+
+
+def test_without_retries_a_refused_connection_is_a_failure(service_url):
+    from tutorial.net import free_port
+
+    nobody_listens = f"http://127.0.0.1:{free_port()}"
+    result = asyncio.run(post_many([nobody_listens, service_url], count=20, concurrency=2))
+    assert result.failures["ConnectionRefusedError"] == 10, str(result)
+    assert not result.retries
+    assert len(result.accepted) == 10
+
+
+def test_a_replica_stopped_mid_load_costs_the_client_nothing(start_service, redis_server,
+                                                              redis_client, queue_key):
+    env = {"REDIS_URL": redis_server.url, "QUEUE_KEY": queue_key}
+    stopping, first = start_service(**env)
+    _, second = start_service(**env)
+    timer = threading.Timer(0.3, stopping.proc.send_signal, (signal.SIGTERM,))
+    timer.start()
+    result = asyncio.run(post_many([first, second], count=3000, concurrency=30, timeout=5,
+                                   retries=3))
+    timer.cancel()
+    assert stopping.wait() == 0
+    assert result.retries, f"the stop happened after the load: {result}"
+    assert not result.failures, str(result)
+    assert len(result.accepted) == 3000
+    queued = ids_in_queue(redis_client, queue_key)
+    assert all(queued[i] == 1 for i in result.accepted)
+    # Each message once: a retry after a lost answer would show as a body stored twice
+    # (unless the service dedupes the Idempotency-Key, which is why the client sends one).
+    assert bodies_in_queue(redis_client, queue_key) == Counter(
+        f"message {n}" for n in range(3000))

@@ -1,7 +1,8 @@
 """Docker bits the notebooks share: which images to use, ports, and clean-up by label.
 
 The commands themselves are shown and run with `tutorial.run("docker ...")`, exactly as
-a learner would type them; this module only answers questions about the results.
+a learner would type them (`Lab` and `Compose` echo every command they run); this module
+otherwise answers questions about the results.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ import atexit
 import contextlib
 import json
 import os
+import re
 import subprocess
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -24,6 +27,16 @@ LABEL = "app.kubernetes.io/part-of=hello-microservices"
 SESSION_ENV = "HELLO_MICROSERVICES_SESSION"
 IMAGE = "hello-tornado:latest"
 DEFAULT_IMAGES = {"PYTHON_IMAGE": "python:3.11-slim-bookworm", "REDIS_IMAGE": "redis:7-alpine"}
+# How the service's container runs everywhere in the tutorial, written once for
+# `docker run`: the same settings as compose.yaml's `x-hardened` block (tests/test_compose.py
+# keeps the two equal) and k8s/'s securityContext and resources.
+HARDENED = (
+    "--user", "65534:65534",            # nobody:nogroup, numeric so it can be verified
+    "--read-only",                      # the service writes no file
+    "--cap-drop", "ALL",                # it needs no Linux capability
+    "--security-opt", "no-new-privileges",  # no setuid escalation
+    "--memory", "128m", "--cpus", "1",
+)
 
 
 def session_label() -> str | None:
@@ -200,3 +213,106 @@ class Lab:
         # atexit: never raise while the kernel exits.
         with contextlib.suppress(OSError, DockerError, subprocess.SubprocessError):
             remove(LABEL, self.label, echo=False)
+
+
+# ------------------------------------------------------------------ build logs
+
+# BuildKit's plain progress: "#9 [builder 5/7] RUN pip ...", then "#9 CACHED" or
+# "#9 DONE 3.2s"; the lines between are the step's own output.
+_STEP = re.compile(r"^#(\d+) (\[(?!internal\]|auth\])[^\]]+\] .*)$")
+_STATUS = re.compile(r"^#(\d+) (CACHED|DONE|ERROR)\b")
+
+
+def build_steps(log: str) -> list[tuple[str, bool]]:
+    """(step, taken from the cache?) for each Dockerfile step in a BuildKit plain log,
+    in Dockerfile order: `[builder 5/7] RUN ...` and whether BuildKit said CACHED."""
+    steps: dict[str, str] = {}
+    cached: set[str] = set()
+    for line in log.splitlines():
+        if match := _STEP.match(line):
+            steps.setdefault(match.group(1), " ".join(match.group(2).split()))
+        elif (match := _STATUS.match(line)) and match.group(2) == "CACHED":
+            cached.add(match.group(1))
+
+    def order(item: tuple[str, str]) -> tuple[int, int, str, int]:
+        # "[builder 5/8] ...", "[stage-1 1/1] ..." (an unnamed stage), "[2/5] ..." (the
+        # only stage). BuildKit runs steps in parallel, so sort: named stages first (in
+        # this project they are builders), then unnamed ones by number, then by step.
+        match = re.match(r"\[(?:(\S+) )?(\d+)/\d+\]", item[1])
+        stage, step = (match.group(1) or "", int(match.group(2))) if match else ("", 0)
+        unnamed = re.fullmatch(r"stage-(\d+)", stage)
+        return (1 if unnamed or not stage else 0, int(unnamed.group(1)) if unnamed else 0,
+                stage, step)
+
+    ordered = sorted(steps.items(), key=order)
+    return [(text, number in cached) for number, text in ordered]
+
+
+def print_build_steps(log: str, width: int = 96) -> list[tuple[str, bool]]:
+    """Print one line per Dockerfile step: `CACHED` where BuildKit reused its result,
+    `built` where it ran it, nothing for a FROM (the base image is used as it is)."""
+    steps = build_steps(log)
+    for text, cached in steps:
+        shown = text if len(text) <= width else text[: width - 3] + "..."
+        status = "CACHED" if cached else "" if "] FROM " in text else "built"
+        print(f"{status:<7}{shown}")
+    return steps
+
+
+# ------------------------------------------------------------------ Compose
+
+
+def unique_name(prefix: str) -> str:
+    """`prefix-<12 hex>`: the test session's id under pytest, else a random one, so two
+    runs (a test run and your JupyterLab, say) never share a Compose project."""
+    return f"{prefix}-{os.environ.get(SESSION_ENV) or uuid.uuid4().hex[:12]}"
+
+
+class Compose:
+    """`docker compose` for one project made from this repository's compose.yaml.
+
+    Every call is echoed as the command a learner would type from the repository root:
+        compose = Compose("hello04-1a2b3c4d5e6f")
+        compose("up", "-d", "--wait", "--scale", "hello=3")
+    `build/images.env` (scripts/base-images.sh) is passed with `--env-file` when it exists:
+    it names the Redis image this machine can use. When the kernel exits, whatever is
+    left of the project is removed, so a failed cell leaves nothing behind.
+    """
+
+    def __init__(self, project: str) -> None:
+        self.project = project
+        self.argv = ["docker", "compose", "-p", project]
+        if (ROOT / "build" / "images.env").exists():
+            self.argv += ["--env-file", "build/images.env"]
+        atexit.register(self._down_quietly)
+
+    def __call__(self, *args: str, quiet: bool = False, check: bool = True) -> str:
+        return run([*self.argv, *args], cwd=ROOT, quiet=quiet, check=check)
+
+    def containers(self, service: str | None = None) -> list[dict]:
+        """`docker compose ps --format json` (quietly): one dict per container, by name."""
+        done = subprocess.run([*self.argv, "ps", "-a", "--format", "json",
+                               *([service] if service else [])],
+                              cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
+        text = done.stdout.strip()
+        # Compose >= 2.21 prints one JSON object per line; older versions one JSON list.
+        rows = json.loads(text) if text.startswith("[") else [
+            json.loads(line) for line in text.splitlines() if line.strip()]
+        return sorted(rows, key=lambda row: row["Name"])
+
+    def port(self, service: str, port: int, index: int = 1) -> int:
+        """`docker compose port --index N SERVICE PORT`: the replica's 127.0.0.1 port."""
+        done = subprocess.run([*self.argv, "port", "--index", str(index), service, str(port)],
+                              cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
+        address, _, published = done.stdout.strip().rpartition(":")
+        if address != "127.0.0.1":
+            raise RuntimeError(f"{service} #{index} publishes {port} on {address!r}, "
+                               "not on 127.0.0.1 only")
+        return int(published)
+
+    def _down_quietly(self) -> None:
+        # At kernel exit there is no time for `down`'s graceful stops: a kernel that is
+        # shut down after a failed cell is killed a few seconds later. Compose labels
+        # everything it makes with the project name, so remove by that label, at once.
+        with contextlib.suppress(OSError, DockerError, subprocess.SubprocessError):
+            remove(f"com.docker.compose.project={self.project}", echo=False)

@@ -1,7 +1,16 @@
 """A bounded burst of concurrent POST /enqueue requests, and what came back.
 
-Used by notebook 04 and the tests to prove "every accepted message is in Redis": the
-result keeps the id of every 202, who served it, and every failure by kind.
+The one load generator of the notebooks and tests. It proves "every accepted message is
+in Redis exactly once": the result keeps the id of every 202, who served it, every retry
+and every failure by kind.
+
+With `retries`, it behaves like a client behind a careful load balancer: a request that
+failed at the connection level (refused, reset, closed before an answer, timed out) or
+got `503` is sent again, with the same body and the same `Idempotency-Key` header, to
+the next replica; the replica that failed is skipped for `cooldown` seconds (what a
+load balancer's passive health check does). The key is what makes the retry safe: if
+the first replica stored the message and only its answer was lost, the service sees the
+key again and stores nothing new.
 """
 
 from __future__ import annotations
@@ -10,18 +19,24 @@ import asyncio
 import itertools
 import json
 import time
+import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
+# Safe to send again with the same Idempotency-Key. 599 is Tornado's "no HTTP answer"
+# (stream closed, timeout); 503 is the service's "Redis did not answer, retry".
+RETRYABLE_STATUSES = {503, 599}
+
 
 @dataclass
 class LoadResult:
     accepted: list[str] = field(default_factory=list)  # ids of 202 answers
     served_by: Counter = field(default_factory=Counter)  # replica -> 202 count
-    failures: Counter = field(default_factory=Counter)  # "HTTP 503" / "ConnectionRefused..."
+    failures: Counter = field(default_factory=Counter)  # messages never accepted, last reason
+    retries: Counter = field(default_factory=Counter)  # retries, by the reason for each
     seconds: float = 0.0
 
     @property
@@ -33,40 +48,73 @@ class LoadResult:
 
     @property
     def sent(self) -> int:
+        """Messages sent (each counted once, however often it was retried)."""
         return len(self.accepted) + sum(self.failures.values())
 
     def __str__(self) -> str:
         rate = self.sent / self.seconds if self.seconds else 0.0
-        return (f"{self.sent} sent in {self.seconds:.2f} s ({rate:.0f}/s): "
+        text = (f"{self.sent} sent in {self.seconds:.2f} s ({rate:.0f}/s): "
                 f"{len(self.accepted)} accepted, failures {dict(self.failures) or 'none'}")
+        if self.retries:
+            text += f", retried {dict(self.retries)}"
+        return text
+
+
+def _reason(exc: Exception) -> tuple[str, bool]:
+    """(what went wrong, may it be retried?)"""
+    if isinstance(exc, HTTPClientError):
+        return f"HTTP {exc.code}", exc.code in RETRYABLE_STATUSES
+    return type(exc).__name__, isinstance(exc, OSError)  # refused, reset, broken pipe
 
 
 async def post_many(base_urls: Sequence[str], count: int, concurrency: int = 50,
-                    timeout: float = 10.0, body_prefix: str = "message") -> LoadResult:
-    """POST `count` text messages to /enqueue, spread round-robin over `base_urls`,
-    at most `concurrency` at a time. Bounded: every request has a `timeout`."""
+                    timeout: float = 10.0, body_prefix: str = "message", retries: int = 0,
+                    cooldown: float = 1.0) -> LoadResult:
+    """POST `count` text messages ("message 0", ...) to /enqueue, spread round-robin over
+    `base_urls`, at most `concurrency` at a time; a failed one is retried up to `retries`
+    times on the next replica. Bounded: every attempt has a `timeout`."""
     client = AsyncHTTPClient(force_instance=True, max_clients=concurrency)
     result = LoadResult()
     targets = itertools.cycle(base_urls)
     numbers = iter(range(count))
+    run = uuid.uuid4().hex[:8]  # keys unique per burst: a re-run is new data, not a repeat
+    avoid_until: dict[str, float] = {}
 
-    async def one(n: int, base: str) -> None:
-        request = HTTPRequest(f"{base}/enqueue", method="POST", body=f"{body_prefix} {n}",
-                              headers={"Content-Type": "text/plain"},
-                              request_timeout=timeout, connect_timeout=timeout)
-        try:
-            reply = await client.fetch(request)
+    def pick(failed: str | None = None) -> str:
+        """The next replica in turn that has not failed recently (and is not `failed`)."""
+        now = time.monotonic()
+        for _ in range(len(base_urls)):
+            base = next(targets)
+            if base != failed and avoid_until.get(base, 0.0) <= now:
+                return base
+        return next(targets)  # every replica failed recently: try anyway
+
+    async def one(n: int) -> None:
+        headers = {"Content-Type": "text/plain", "Idempotency-Key": f"{run}-{n}"}
+        base = pick()
+        for attempt in range(retries + 1):
+            request = HTTPRequest(f"{base}/enqueue", method="POST", body=f"{body_prefix} {n}",
+                                  headers=headers, request_timeout=timeout,
+                                  connect_timeout=timeout)
+            try:
+                reply = await client.fetch(request)
+            except (HTTPClientError, OSError) as exc:
+                reason, retryable = _reason(exc)
+                if not retryable or attempt == retries:
+                    result.failures[reason] += 1
+                    return
+                result.retries[reason] += 1
+                avoid_until[base] = time.monotonic() + cooldown
+                base = pick(failed=base)
+                continue
             answer = json.loads(reply.body)
             result.accepted.append(answer["id"])
             result.served_by[answer["served_by"]] += 1
-        except HTTPClientError as exc:
-            result.failures[f"HTTP {exc.code}"] += 1
-        except OSError as exc:
-            result.failures[type(exc).__name__] += 1
+            return
 
     async def lane() -> None:
-        for n in numbers:  # the lanes share one iterator: `count` requests in total
-            await one(n, next(targets))
+        for n in numbers:  # the lanes share one iterator: `count` messages in total
+            await one(n)
 
     began = time.perf_counter()
     try:

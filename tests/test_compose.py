@@ -1,0 +1,100 @@
+"""compose.yaml: the hardening flags written once, loopback-only ports, labels, health gating.
+
+The file is read as YAML (no Docker needed); `docker compose config` then checks that
+Compose itself accepts it, where the plugin is installed. Notebook 04 runs it for real.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tutorial.containers import HARDENED, SESSION_ENV
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())
+SERVICES = COMPOSE["services"]
+PART_OF = ("app.kubernetes.io/part-of", "hello-microservices")
+
+
+def docker_run_flags(argv: tuple[str, ...]) -> dict:
+    """HARDENED's `docker run` flags as the compose keys that say the same."""
+    keys = {"--user": "user", "--cap-drop": "cap_drop", "--security-opt": "security_opt",
+            "--memory": "mem_limit", "--cpus": "cpus"}
+    flags: dict = {}
+    args = list(argv)
+    while args:
+        flag = args.pop(0)
+        if flag == "--read-only":
+            flags["read_only"] = True
+        elif flag in keys:
+            value = args.pop(0)
+            key = keys[flag]
+            if key in ("cap_drop", "security_opt"):
+                flags.setdefault(key, []).append(value)
+            else:
+                flags[key] = float(value) if key == "cpus" else value
+        else:
+            raise AssertionError(f"HARDENED has a flag this test does not know: {flag}")
+    return flags
+
+
+def compose_flags(service: dict) -> dict:
+    opts = [o.removesuffix(":true") for o in service.get("security_opt", [])]
+    return {"user": service.get("user"), "read_only": service.get("read_only"),
+            "cap_drop": service.get("cap_drop"), "security_opt": opts,
+            "mem_limit": service.get("mem_limit"), "cpus": float(service.get("cpus", 0))}
+
+
+@pytest.mark.parametrize("name", ["hello", "worker"])
+def test_the_service_runs_with_the_same_flags_as_docker_run(name):
+    assert compose_flags(SERVICES[name]) == docker_run_flags(HARDENED)
+
+
+def test_every_published_port_is_on_loopback_only():
+    published = [(name, port) for name, svc in SERVICES.items() for port in svc.get("ports", [])]
+    assert published, "notebook 04 needs the service and Redis published on 127.0.0.1"
+    for name, port in published:
+        assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond loopback"
+
+
+def test_the_service_waits_for_a_healthy_redis():
+    assert SERVICES["redis"]["healthcheck"]["test"][:2] == ["CMD", "redis-cli"]
+    for name in ("hello", "worker"):
+        assert SERVICES[name]["depends_on"]["redis"]["condition"] == "service_healthy"
+
+
+def test_everything_compose_creates_carries_the_labels():
+    labelled = [*SERVICES.values(), COMPOSE["networks"]["default"]]
+    for thing in labelled:
+        labels = thing["labels"]
+        assert labels[PART_OF[0]] == PART_OF[1]
+        assert labels["hello-microservices/session"] == f"${{{SESSION_ENV}:-}}"
+
+
+def test_the_worker_only_starts_when_asked():
+    assert SERVICES["worker"]["profiles"] == ["tools"]
+    assert SERVICES["worker"]["entrypoint"][-2:] == ["-m", "service.worker"]
+
+
+@pytest.mark.skipif(shutil.which("docker") is None, reason="the docker CLI is not installed")
+def test_compose_accepts_the_file_and_fills_in_the_session_label():
+    probe = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip("Compose v2 (`docker compose`) is not installed: " + probe.stderr.strip())
+    env = {**os.environ, SESSION_ENV: "abc123", "REDIS_IMAGE": "example/redis:test"}
+    done = subprocess.run(["docker", "compose", "-p", "hm-config-check", "config",
+                           "--format", "json"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    config = json.loads(done.stdout)
+    assert config["services"]["redis"]["image"] == "example/redis:test"
+    assert config["services"]["hello"]["labels"]["hello-microservices/session"] == "abc123"
+    assert config["networks"]["default"]["labels"][PART_OF[0]] == PART_OF[1]
+    assert "worker" not in config["services"], "profile tools: not part of `up`"
