@@ -59,6 +59,8 @@ image: base-images wheelhouse
 # with the ratios that matter, also as Markdown.
 bench: image
 	$(BIN)/python -m bench
+	# A burst of 2,000 simultaneous POSTs and /readyz during it (service + redis-server on loopback).
+	$(BIN)/python -m bench.burst
 
 # One command for a fresh measurement in README.md's "Measured" section: measure, then
 # write the table (`python -m bench.readme` alone rewrites it from build/bench.json).
