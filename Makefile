@@ -13,26 +13,33 @@ STAMP  := $(VENV)/.installed
 VERSION = $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' service/__init__.py)
 LABEL  := app.kubernetes.io/part-of=hello-microservices
 LAB_PORT ?= 8888
+# The folder JupyterLab serves; the browser run points it at a copy under build/.
+LAB_DIR ?= notebooks
 # The images to build from; scripts/base-images.sh writes what this machine can use.
 IMAGES_ENV := build/images.env
+# The name JupyterLab writes into a notebook it opens; the committed notebooks carry the
+# same one (tests/test_make_lab.py), so opening one does not mark it modified.
+KERNEL_DISPLAY_NAME := Python 3
+KERNEL_JSON := $(VENV)/share/jupyter/kernels/python3/kernel.json
 
 .PHONY: lab test image bench notebooks lint clean base-images wheelhouse venv
 
-venv: $(STAMP)
+venv: $(STAMP) $(KERNEL_JSON)
 $(STAMP): requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
-	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (hello-microservices)" >/dev/null
 	@touch $@
+$(KERNEL_JSON): $(STAMP) Makefile
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "$(KERNEL_DISPLAY_NAME)" >/dev/null
 
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lab: venv
 	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(LAB_PORT) $(ALLOW_ROOT) \
-	    --notebook-dir=notebooks
+	    --notebook-dir=$(LAB_DIR)
 
 # Docker-dependent set-up runs only where an engine answers; without one the Docker
 # tests and notebooks are skipped with a reason that says how to get one.
