@@ -4,6 +4,8 @@
 #   make image      build hello-tornado:latest (and :VERSION)
 #   make bench      measure sizes, start-up, requests/s (build/bench.json)
 #   make notebooks  re-execute the notebooks in place (refreshes committed outputs)
+#   make test-browser  every notebook in JupyterLab in Chromium, cell by cell (build/browser/)
+#   make screenshots   refresh the README's pictures in docs/ from a browser run
 #   make clean      remove build/, the venv, and containers/networks this project made
 
 PYTHON ?= python3
@@ -22,7 +24,7 @@ IMAGES_ENV := build/images.env
 KERNEL_DISPLAY_NAME := Python 3
 KERNEL_JSON := $(VENV)/share/jupyter/kernels/python3/kernel.json
 
-.PHONY: lab test image bench notebooks lint clean base-images wheelhouse venv
+.PHONY: lab test image bench notebooks lint clean base-images wheelhouse venv test-browser screenshots
 
 venv: $(STAMP) $(KERNEL_JSON)
 $(STAMP): requirements-dev.txt pyproject.toml
@@ -47,6 +49,21 @@ test: venv
 	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory base-images wheelhouse; \
 	 else echo "No Docker engine answers: Docker tests and notebooks will be skipped (see README)."; fi
 	$(BIN)/pytest
+
+# The learner's view: JupyterLab started as `make lab` starts it (on a copy of the notebooks
+# under build/), Debian's Chromium driven by Playwright, Shift+Enter through every cell.
+# Screenshots, and each notebook's run time (build/browser/times.json), go to build/browser/.
+BROWSER_STAMP := $(VENV)/.browser-installed
+$(BROWSER_STAMP): $(STAMP) requirements-browser.txt
+	$(BIN)/python -m pip install --quiet -r requirements-browser.txt
+	@touch $@
+
+test-browser: venv $(BROWSER_STAMP)
+	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory image; fi
+	$(BIN)/pytest browser/tests
+
+screenshots: venv $(BROWSER_STAMP)
+	$(BIN)/python -m browser.screenshots
 
 base-images:
 	bash scripts/base-images.sh

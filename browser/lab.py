@@ -9,6 +9,7 @@ the notebooks start) inherits LAB_ENV, so stop() can prove none of them is left.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import os
@@ -19,9 +20,8 @@ import time
 import uuid
 from pathlib import Path
 
-from tutorial.net import fetch, free_port
-
 from browser.workspace import BUILD, ROOT
+from tutorial.net import fetch, free_port
 
 LAB_ENV = "HELLO_MICROSERVICES_LAB"
 # No update checks or news from the Lab itself: the run stays on loopback.
@@ -115,10 +115,8 @@ class Lab:
         """SIGTERM to `make lab` and the server (it shuts its kernels down), then wait."""
         if self.proc is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         deadline = time.monotonic() + timeout
         while self.processes() and time.monotonic() < deadline:
             time.sleep(0.5)

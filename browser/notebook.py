@@ -39,9 +39,16 @@ _STATE = """(i) => {
     plots: cell ? cell.querySelectorAll('.jp-OutputArea-output img, ' +
       '.jp-OutputArea-output[data-mime-type="image/svg+xml"]').length : 0,
     dirty: !!(tab && tab.classList.contains('jp-mod-dirty')),
-    dialogs: Array.from(document.querySelectorAll('.jp-Dialog')).map(d => d.innerText.slice(0, 200)),
+    dialogs: Array.from(document.querySelectorAll('.jp-Dialog'))
+      .map(d => d.innerText.slice(0, 200)),
   };
 }"""
+# Every cell's prompt and pink output count, for runs the Lab drives itself (Run All).
+_ALL = """() => Array.from(document.querySelectorAll(
+  '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell')).map(c => [
+    (c.querySelector('.jp-InputArea-prompt') || {}).textContent || '',
+    c.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
+      .length])"""
 _CELL = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell"
 
 
@@ -204,6 +211,48 @@ class LabNotebook:
                 return None
             time.sleep(0.2)
 
+    def restart_and_run_all(self, times: int = 2, bound: float = CELL_BOUND_S) -> NotebookRun:
+        """Kernel > Restart Kernel and Run All Cells, `times` in a row, each to the end."""
+        run = NotebookRun(self.path.name)
+        if not self.open(run):
+            return run
+        codes = [i for i, cell in enumerate(self.notebook.cells)
+                 if cell.cell_type == "code" and cell.source.strip()]
+        began = time.monotonic()
+        for attempt in range(1, times + 1):
+            self.page.locator(".lm-MenuBar-item", has_text="Kernel").click()
+            self.page.locator(".lm-Menu-item:visible",
+                              has_text="Restart Kernel and Run All Cells").click()
+            self.page.locator(".jp-Dialog .jp-mod-accept").click()
+            time.sleep(1)
+            done, last_progress, seen, run.cells = 0, time.monotonic(), None, {}
+            while done < len(codes):
+                cells = self.page.evaluate(_ALL)
+                done = sum(cells[i][0] == f"[{n}]:" for n, i in enumerate(codes, 1))
+                pink = [i for i in codes if cells[i][1]]
+                if pink and pink != seen:
+                    seen, saved = pink, self.save()
+                    found = [p for i in pink for p in cell_problems(saved[i], i, self.total)]
+                    if found:
+                        run.problems += [f"Run All #{attempt}: {p}" for p in found]
+                        break
+                if done != len(codes) and cells and time.monotonic() - last_progress > bound:
+                    run.problems.append(f"Run All #{attempt}: no progress for {bound:.0f} s "
+                                        f"after {done} of {len(codes)} code cells")
+                    break
+                if done > len(run.cells):
+                    last_progress = time.monotonic()
+                run.cells = dict.fromkeys(codes[:done], 0.0)
+                time.sleep(0.5)
+            run.seconds = time.monotonic() - began
+            self.check_dialogs(run, self.state(), f"after Run All #{attempt}")
+            if run.problems:
+                break
+            self.shot(run, f"-run-all-{attempt}")
+            began = time.monotonic()
+        self.finish(run, label="-run-all")
+        return run
+
     def save(self) -> list:
         """Save the copy from the UI and return its cells as JupyterLab wrote them."""
         self.page.keyboard.press("Control+s")
@@ -212,12 +261,11 @@ class LabNotebook:
             time.sleep(0.2)
         return nbformat.read(self.path, as_version=4).cells
 
-    def finish(self, run: NotebookRun) -> None:
+    def finish(self, run: NotebookRun, label: str = "") -> None:
         """Screenshots, every cell's outputs checked from the saved file, tab closed."""
-        self.shot(run, "")
+        self.shot(run, label)
         self.select(0)
-        self.page.keyboard.press("Escape")
-        self.shot(run, "-top")
+        self.shot(run, f"{label}-top")
         cells = self.save()
         for index, cell in enumerate(cells[: self.total]):
             if cell.cell_type == "code":
