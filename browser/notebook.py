@@ -268,7 +268,7 @@ class LabNotebook:
         self.shot(run, f"{label}-top")
         cells = self.save()
         for index, cell in enumerate(cells[: self.total]):
-            if cell.cell_type == "code":
+            if index in run.cells:  # cells not run here still show their committed outputs
                 for problem in cell_problems(cell, index, self.total,
                                              prereq_error_ok=bool(run.missing)):
                     if problem not in run.problems:
