@@ -39,9 +39,11 @@ $(KERNEL_JSON): $(STAMP) Makefile
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# On stop, kernels remove the containers their notebook started (an atexit clean-up that
+# takes a few `docker` calls): give them 30 s instead of 5 before they are killed.
 lab: venv
 	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(LAB_PORT) $(ALLOW_ROOT) \
-	    --notebook-dir=$(LAB_DIR)
+	    --notebook-dir=$(LAB_DIR) --KernelManager.shutdown_wait_time=30
 
 # Docker-dependent set-up runs only where an engine answers; without one the Docker
 # tests and notebooks are skipped with a reason that says how to get one.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,7 +93,10 @@ class LabNotebook:
     # -- opening ---------------------------------------------------------------
     def open(self, run: NotebookRun) -> bool:
         began = time.monotonic()
-        self.page.goto(self.lab.url(f"/lab/tree/{self.name}"))
+        # A workspace of its own: a fresh layout with this notebook alone, as on a first
+        # `make lab` (the default one would restore the tabs an earlier page had open).
+        workspace = f"browser-run-{uuid.uuid4().hex[:8]}"
+        self.page.goto(self.lab.url(f"/lab/workspaces/{workspace}/tree/{self.name}"))
         deadline = began + OPEN_BOUND_S
         while time.monotonic() < deadline:
             state = self.state()
@@ -255,11 +259,18 @@ class LabNotebook:
 
     def save(self) -> list:
         """Save the copy from the UI and return its cells as JupyterLab wrote them."""
+        before = self.path.stat().st_mtime_ns
         self.page.keyboard.press("Control+s")
         deadline = time.monotonic() + 30
-        while self.state()["dirty"] and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            # The server writes the file in place: wait for a new, complete one.
+            if not self.state()["dirty"] and self.path.stat().st_mtime_ns != before:
+                try:
+                    return nbformat.read(self.path, as_version=4).cells
+                except (ValueError, nbformat.reader.NotJSONError):
+                    pass
             time.sleep(0.2)
-        return nbformat.read(self.path, as_version=4).cells
+        raise RuntimeError(f"JupyterLab did not save {self.name} within 30 s")
 
     def finish(self, run: NotebookRun, label: str = "") -> None:
         """Screenshots, every cell's outputs checked from the saved file, tab closed."""
