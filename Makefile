@@ -5,6 +5,8 @@
 #   make bench      measure sizes, start-up, requests/s (build/bench.json)
 #   make measured   make bench, then put its table into README.md's "Measured" section
 #   make notebooks  re-execute the notebooks in place (refreshes committed outputs)
+#   make test-browser  every notebook in JupyterLab in Chromium, cell by cell (build/browser/)
+#   make screenshots   refresh the README's pictures in docs/ from a browser run
 #   make clean      remove build/, the venv, and containers/networks this project made
 
 PYTHON ?= python3
@@ -14,26 +16,35 @@ STAMP  := $(VENV)/.installed
 VERSION = $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' service/__init__.py)
 LABEL  := app.kubernetes.io/part-of=hello-microservices
 LAB_PORT ?= 8888
+# The folder JupyterLab serves; the browser run points it at a copy under build/.
+LAB_DIR ?= notebooks
 # The images to build from; scripts/base-images.sh writes what this machine can use.
 IMAGES_ENV := build/images.env
+# The name JupyterLab writes into a notebook it opens; the committed notebooks carry the
+# same one (tests/test_make_lab.py), so opening one does not mark it modified.
+KERNEL_DISPLAY_NAME := Python 3
+KERNEL_JSON := $(VENV)/share/jupyter/kernels/python3/kernel.json
 
-.PHONY: lab test image bench measured notebooks lint clean base-images wheelhouse venv
+.PHONY: lab test image bench measured notebooks lint clean base-images wheelhouse venv test-browser screenshots
 
-venv: $(STAMP)
+venv: $(STAMP) $(KERNEL_JSON)
 $(STAMP): requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
-	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (hello-microservices)" >/dev/null
 	@touch $@
+$(KERNEL_JSON): $(STAMP) Makefile
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "$(KERNEL_DISPLAY_NAME)" >/dev/null
 
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# On stop, kernels remove the containers their notebook started (an atexit clean-up that
+# takes a few `docker` calls): give them 30 s instead of 5 before they are killed.
 lab: venv
 	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(LAB_PORT) $(ALLOW_ROOT) \
-	    --notebook-dir=notebooks
+	    --notebook-dir=$(LAB_DIR) --KernelManager.shutdown_wait_time=30
 
 # Docker-dependent set-up runs only where an engine answers; without one the Docker
 # tests and notebooks are skipped with a reason that says how to get one.
@@ -41,6 +52,21 @@ test: venv
 	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory base-images wheelhouse; \
 	 else echo "No Docker engine answers: Docker tests and notebooks will be skipped (see README)."; fi
 	$(BIN)/pytest
+
+# The learner's view: JupyterLab started as `make lab` starts it (on a copy of the notebooks
+# under build/), Debian's Chromium driven by Playwright, Shift+Enter through every cell.
+# Screenshots, and each notebook's run time (build/browser/times.json), go to build/browser/.
+BROWSER_STAMP := $(VENV)/.browser-installed
+$(BROWSER_STAMP): $(STAMP) requirements-browser.txt
+	$(BIN)/python -m pip install --quiet -r requirements-browser.txt
+	@touch $@
+
+test-browser: venv $(BROWSER_STAMP)
+	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory image; fi
+	$(BIN)/pytest browser/tests
+
+screenshots: venv $(BROWSER_STAMP)
+	$(BIN)/python -m browser.screenshots
 
 base-images:
 	bash scripts/base-images.sh

@@ -1,11 +1,15 @@
-"""`make lab` starts JupyterLab on loopback, protected by a token (run headless here)."""
+"""`make lab` starts JupyterLab on loopback, protected by a token (run headless here),
+with the kernel the committed notebooks name."""
 
+import importlib.util
 import os
 import re
 import signal
 import subprocess
 import time
 from pathlib import Path
+
+import nbformat
 
 from tutorial.net import fetch, free_port
 
@@ -34,3 +38,38 @@ def test_make_lab_serves_on_loopback_with_a_token():
         output, _ = proc.communicate(timeout=30)
     # ...and the URL it prints carries one.
     assert re.search(rf"http://127\.0\.0\.1:{port}/lab\?token=[0-9a-f]{{16,}}", output), output
+
+
+def kernel_metadata() -> dict:
+    """What JupyterLab writes into a notebook it opens with the kernel `make venv` installs
+    (computed by scripts/execute-notebooks.py, which also writes it into every notebook)."""
+    spec = importlib.util.spec_from_file_location("execute_notebooks",
+                                                  ROOT / "scripts/execute-notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.kernel_metadata()
+
+
+def test_installed_kernel_has_the_makefile_display_name():
+    display = re.search(r"^KERNEL_DISPLAY_NAME := (.+)$", (ROOT / "Makefile").read_text(), re.M)
+    assert kernel_metadata()["kernelspec"]["display_name"] == display.group(1).strip(), \
+        "the venv's kernelspec is stale: run `make venv`"
+
+
+def test_notebooks_carry_the_kernel_metadata_jupyterlab_writes():
+    """Otherwise JupyterLab marks a notebook modified as soon as it opens it, and autosave
+    rewrites it. The Python patch release is left out here: it differs between learners'
+    machines (and only marks the notebook modified there); the browser run
+    (`make test-browser`) checks the exact metadata on this machine."""
+    expected = kernel_metadata()
+    major_minor = expected["language_info"]["version"].rsplit(".", 1)[0]
+    notebooks = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+    assert notebooks
+    for path in notebooks:
+        metadata = nbformat.read(path, as_version=4).metadata
+        hint = f"{path.name}: run `make notebooks NOTEBOOKS=notebooks/{path.name}`"
+        assert metadata.get("kernelspec") == expected["kernelspec"], hint
+        language = dict(metadata.get("language_info", {}))
+        assert language.pop("version", "").rsplit(".", 1)[0] == major_minor, hint
+        assert language == {k: v for k, v in expected["language_info"].items()
+                            if k != "version"}, hint

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import nbformat
 
+from tutorial import prereqs
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = "notebooks/06-deploy-to-a-cluster.ipynb"
 
@@ -65,3 +67,46 @@ def test_a_promised_cluster_that_is_missing_fails_instead_of_skipping():
     assert "needs what TUTORIAL_REQUIRE promises" in output
     assert "no Kubernetes cluster is configured" in output
     assert not re.search(r"\b\d+ (passed|skipped)\b", output), output
+
+
+def run_in_kernel(client, code: str) -> list[dict]:
+    """Execute `code` in the kernel as JupyterLab does; the IOPub outputs it produced."""
+    outputs = []
+
+    def keep(msg):
+        if msg["msg_type"] in ("stream", "error", "execute_result", "display_data"):
+            outputs.append({"type": msg["msg_type"], **msg["content"]})
+
+    client.execute_interactive(code, output_hook=keep, timeout=60)
+    return outputs
+
+
+def test_in_a_kernel_a_missing_prerequisite_is_its_reason_alone_and_later_cells_stop():
+    """What a learner sees in JupyterLab: the first cell shows only the reason (IPython
+    renders MissingPrerequisite without a traceback); every later cell prints one line
+    saying it was not run, instead of a NameError; once the prerequisite is there,
+    re-running the `require(...)` cell lets the notebook run again."""
+    from jupyter_client.manager import start_new_kernel
+
+    manager, client = start_new_kernel(kernel_name="python3")
+    try:
+        run_in_kernel(client, "from tutorial import prereqs\n"
+                              "prereqs.CHECKS['gadget'] = lambda: 'no gadget here; get one'")
+        first = run_in_kernel(client, "prereqs.require('gadget')\nnever_defined = 1")
+        assert [o["type"] for o in first] == ["error"], first
+        assert first[0]["ename"] == "MissingPrerequisite"
+        assert first[0]["traceback"] == [
+            "This notebook cannot run here yet:\n- gadget: no gadget here; get one"]
+
+        later = run_in_kernel(client, "print(never_defined)")
+        assert later == [{"type": "stream", "name": "stdout", "text": prereqs.NOT_RUN + "\n"}]
+
+        # (the learner fixes the problem, then re-runs the cell that calls require)
+        again = run_in_kernel(client, "prereqs.CHECKS['gadget'] = lambda: None\n"
+                                      "prereqs.require('gadget')")
+        assert again == [{"type": "stream", "name": "stdout",
+                          "text": "Prerequisites OK: gadget\n"}], again
+        assert run_in_kernel(client, "print(2 + 2)")[0]["text"] == "4\n"
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)

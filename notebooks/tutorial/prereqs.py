@@ -1,8 +1,13 @@
 """What a notebook needs before its first real step, and what to do when it is missing.
 
 Notebooks call `require(...)` in their first cell, so a learner reads one clear
-sentence instead of a traceback ten cells later. The test suite uses the same checks to
+paragraph instead of a traceback ten cells later. The test suite uses the same checks to
 skip a notebook as a whole, with the same sentence as the reason.
+
+In JupyterLab the failure shows only the reason (no traceback), and the notebook stops
+cleanly: every later cell of that kernel prints one line saying it was not run, instead
+of a `NameError` for what the first real step would have defined. Re-running the
+`require(...)` cell once the prerequisite is there (or restarting the kernel) lifts that.
 """
 
 from __future__ import annotations
@@ -13,6 +18,40 @@ import subprocess
 
 class MissingPrerequisite(RuntimeError):
     """Something this notebook needs is not available; the message says how to get it."""
+
+    def _render_traceback_(self) -> list[str]:
+        # IPython shows these lines instead of a traceback: the reason is all that helps.
+        return [str(self)]
+
+
+NOT_RUN = ("Not run: prerequisites are missing (see the first code cell). "
+           "Fix them, then re-run that cell.")
+
+
+def _skip_later_cells(lines: list[str]) -> list[str]:
+    """IPython input transformer: a later cell prints one line instead of running.
+
+    A cell that calls `require(` runs, so the learner can check again after a fix.
+    """
+    if any("require(" in line for line in lines):
+        return lines
+    return [f"print({NOT_RUN!r})\n"]
+
+
+def _stop_later_cells(stop: bool) -> None:
+    """Install or remove the transformer in the running IPython kernel, if any."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    hooks = shell.input_transformers_post
+    if _skip_later_cells in hooks and not stop:
+        hooks.remove(_skip_later_cells)
+    elif _skip_later_cells not in hooks and stop:
+        hooks.append(_skip_later_cells)
 
 
 def docker_problem() -> str | None:
@@ -67,6 +106,7 @@ def problems(*needs: str) -> list[str]:
 def require(*needs: str) -> None:
     """Raise MissingPrerequisite naming every missing thing; print a short OK otherwise."""
     found = problems(*needs)
+    _stop_later_cells(bool(found))
     if found:
         raise MissingPrerequisite("This notebook cannot run here yet:\n- " + "\n- ".join(found))
     print("Prerequisites OK:", ", ".join(needs) if needs else "none")

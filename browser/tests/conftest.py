@@ -1,0 +1,48 @@
+"""One JupyterLab (as `make lab` starts it, on a copy of the notebooks) and one Chromium
+for the whole browser run; run times are printed and written to build/browser/times.json."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from browser import chromium, times
+from browser.lab import Lab
+from browser.workspace import BUILD, make_copy
+
+SHOTS = BUILD / "shots"
+_RUNS = []
+
+
+@pytest.fixture(scope="session")
+def lab():
+    started = Lab(make_copy()).start()
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_playwright() as playwright:
+        launched = chromium.launch(playwright)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    page = chromium.new_page(browser)
+    yield page
+    page.context.close()
+
+
+@pytest.fixture
+def record_run():
+    """Keep a notebook run for the times table (cell-by-cell runs only)."""
+    return _RUNS.append
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _RUNS:
+        terminalreporter.write_sep("-", "browser run times (build/browser/times.json)")
+        terminalreporter.write_line(times.table(times.record(_RUNS)))
