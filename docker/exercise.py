@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import http.client
+import os
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -163,22 +165,36 @@ class Service:
 
 
 def exercise(argv: list[str], env: dict[str, str], cwd: str = "/", read_maps: bool = True):
-    """Start, drive, stop. Returns (statuses, first body, exit code, service, maps)."""
+    """Start, drive, stop. Returns (statuses, first body, exit code, service, maps).
+
+    `maps` is what the process had mapped -- interpreter, shared libraries, extension
+    modules: everything the loader really needed -- as the process itself reads it from
+    /proc/self/maps when it exits (slim_rootfs.py's exit hook writes it to the file named
+    by SLIM_SELF_MAPS). Not /proc/<pid>/maps from here: under qemu-user emulation (an
+    arm64 build on x86_64) that shows the emulator's mappings, while the emulator
+    presents the guest's own to the guest. The same code works natively.
+    """
     redis = StandInRedis()
     env = {**env, "REDIS_URL": f"redis://localhost:{redis.port}/0"}
-    service = Service(argv, env, cwd)
-    try:
-        answers = [service.request(*r) for r in REQUESTS_WITH_REDIS]
-        redis.stop()
-        answers += [service.request(*r) for r in REQUESTS_WITHOUT_REDIS]
-        # What the process has mapped now: interpreter, shared libraries,
-        # extension modules -- everything the loader really needed.
+    with tempfile.TemporaryDirectory() as tmp:
+        maps_file = os.path.join(tmp, "maps")
+        if read_maps:
+            env["SLIM_SELF_MAPS"] = maps_file
+        service = Service(argv, env, cwd)
+        try:
+            answers = [service.request(*r) for r in REQUESTS_WITH_REDIS]
+            redis.stop()
+            answers += [service.request(*r) for r in REQUESTS_WITHOUT_REDIS]
+        except BaseException:
+            service.proc.kill()
+            raise
+        code = service.stop()
         maps = ""
         if read_maps:
-            with open(f"/proc/{service.proc.pid}/maps") as f:
+            if not os.path.exists(maps_file):
+                raise RuntimeError("the service did not report its mappings at exit "
+                                   f"(exit {code}); is the exit hook on PYTHONPATH?\n"
+                                   + service.output())
+            with open(maps_file) as f:
                 maps = f.read()
-    except BaseException:
-        service.proc.kill()
-        raise
-    code = service.stop()
     return [status for status, _ in answers], answers[0][1], code, service, maps
