@@ -128,7 +128,9 @@ class Service:
             threading.Thread(target=lambda s=stream, k=sink: k.extend(s), daemon=True).start()
         self._wait_listening()
 
-    def _wait_listening(self, timeout: float = 20.0) -> None:
+    # Generous bounds, for failures only: under qemu-user emulation (an arm64 build on
+    # x86_64) the slim interpreter took ~35 s to start on a busy 2-core machine.
+    def _wait_listening(self, timeout: float = 180.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -143,7 +145,7 @@ class Service:
 
     def request(self, method: str, path: str, ctype: str | None,
                 body: bytes | None) -> tuple[int, bytes]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         try:
             conn.request(method, path, body=body, headers={"Content-Type": ctype} if ctype else {})
             response = conn.getresponse()
@@ -156,7 +158,7 @@ class Service:
     def stop(self) -> int:
         """SIGTERM, as `docker stop` sends it; the exit code of a graceful stop."""
         self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(10)
+        code = self.proc.wait(60)
         time.sleep(0.1)  # let the reader threads drain the pipes
         return code
 
