@@ -68,7 +68,8 @@ endif
 # image) and the aarch64 wheels. `make test` runs it for tests/test_arm64.py.
 base-images-arm64: venv
 	bash scripts/base-images.sh python-arm64
-	WHEEL_ARCH=aarch64 PIP="$(BIN)/python -m pip" bash scripts/wheelhouse.sh
+	WHEEL_ARCH=aarch64 WHEELHOUSE=build/wheelhouse-aarch64 PIP="$(BIN)/python -m pip" \
+	    bash scripts/wheelhouse.sh
 
 # Bounded measurements (sizes, start-up, req/s, memory); installs wrk and Go if absent.
 # Writes build/bench.json and prints a table with the ratios that matter.

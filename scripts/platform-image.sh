@@ -43,7 +43,19 @@ fi
 bash "${repo_root}/scripts/base-images.sh" "${kind}"
 base="$(sed -n "s/^${key}=//p" "${repo_root}/build/images.env" | tail -n 1)"
 [ -n "${base}" ] || die "build/images.env names no ${key}."
-WHEEL_ARCH="${wheel_arch}" bash "${repo_root}/scripts/wheelhouse.sh" >/dev/null
+
+# The Dockerfile copies build/wheelhouse/, which holds the native platform's wheels
+# (notebook 02 lists and checks them). This platform's wheels live apart, in
+# build/wheelhouse-<arch>/, and go into a build context of their own: the same files
+# .dockerignore lets through, with those wheels as its build/wheelhouse/.
+wheels="${repo_root}/build/wheelhouse-${wheel_arch}"
+WHEEL_ARCH="${wheel_arch}" WHEELHOUSE="${wheels}" bash "${repo_root}/scripts/wheelhouse.sh" >/dev/null
+context="${repo_root}/build/context-${arch}"
+rm -rf "${context}"
+mkdir -p "${context}/docker" "${context}/build"
+cp -a "${repo_root}/service" "${repo_root}/.dockerignore" "${context}/"
+cp -a "${repo_root}"/docker/{elf_strip,exercise,slim_rootfs}.py "${context}/docker/"
+cp -a "${wheels}" "${context}/build/wheelhouse"
 
 tag_args=()
 for tag in "$@"; do tag_args+=(-t "${tag}"); done
@@ -53,7 +65,8 @@ started=${SECONDS}
 # classic store). --provenance=false: no attestation manifest beside the image, which
 # the classic store cannot hold and `kind load` trips over on containerd stores.
 docker buildx build --platform "${platform}" --provenance=false --load \
-    --build-arg PYTHON_IMAGE="${base}" "${tag_args[@]}" "${repo_root}"
+    --build-arg PYTHON_IMAGE="${base}" "${tag_args[@]}" \
+    -f "${repo_root}/Dockerfile" "${context}"
 got="$(docker image inspect -f '{{.Os}}/{{.Architecture}} {{.Size}}' "$1")"
 [ "${got%% *}" = "${platform}" ] || die "$1 is ${got%% *}, not ${platform}."
 say "built ${*}: ${platform}, ${got##* } bytes, in $((SECONDS - started)) s"
