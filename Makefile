@@ -1,7 +1,7 @@
 # The commands a learner needs. Each target does its own set-up.
 #   make lab        JupyterLab on 127.0.0.1, notebooks open
 #   make test       unit/integration tests + every notebook (pytest --nbval)
-#   make image      build hello-tornado:latest (and :VERSION)
+#   make image      build hello-tornado:latest (and :VERSION); PLATFORM=linux/arm64 for arm64
 #   make bench      measure sizes, start-up, requests/s (build/bench.json)
 #   make measured   make bench, then put its table into README.md's "Measured" section
 #   make notebooks  re-execute the notebooks in place (refreshes committed outputs)
@@ -25,7 +25,7 @@ IMAGES_ENV := build/images.env
 KERNEL_DISPLAY_NAME := Python 3
 KERNEL_JSON := $(VENV)/share/jupyter/kernels/python3/kernel.json
 
-.PHONY: lab test image bench measured notebooks lint clean base-images wheelhouse venv test-browser screenshots
+.PHONY: lab test image bench measured notebooks lint clean base-images base-images-arm64 wheelhouse venv test-browser screenshots
 
 venv: $(STAMP) $(KERNEL_JSON)
 $(STAMP): requirements-dev.txt pyproject.toml
@@ -50,6 +50,8 @@ lab: venv
 # tests and notebooks are skipped with a reason that says how to get one.
 test: venv
 	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory base-images wheelhouse; \
+	    $(MAKE) --no-print-directory base-images-arm64 \
+	        || echo "No arm64 builder base here: tests/test_arm64.py will be skipped (see README)."; \
 	 else echo "No Docker engine answers: Docker tests and notebooks will be skipped (see README)."; fi
 	$(BIN)/pytest
 
@@ -76,9 +78,27 @@ wheelhouse: venv
 
 # No BuildKit provenance attestations (= --provenance=false; the legacy builder ignores the
 # variable): on a containerd image store they make `kind load` fail (notebook 06).
+# `make image PLATFORM=linux/arm64` builds for another CPU with BuildKit (qemu-user
+# emulation on x86_64) and tags it hello-tornado:latest-arm64: the classic image store
+# keeps one platform per tag, so the native hello-tornado:latest is never replaced.
+PLATFORM ?=
+ifeq ($(PLATFORM),)
 image: base-images wheelhouse
 	. ./$(IMAGES_ENV) && BUILDX_NO_DEFAULT_ATTESTATIONS=1 docker build --build-arg PYTHON_IMAGE="$$PYTHON_IMAGE" \
 	    -t hello-tornado:latest -t hello-tornado:$(VERSION) .
+else
+image: venv
+	PIP="$(BIN)/python -m pip" bash scripts/platform-image.sh $(PLATFORM) \
+	    hello-tornado:latest-$(notdir $(PLATFORM)) hello-tornado:$(VERSION)-$(notdir $(PLATFORM))
+endif
+
+# What a linux/arm64 build needs beyond the native one: the arm64 builder base (where
+# no registry answers, a ~7 min debootstrap under emulation, once: later runs find the
+# image) and the aarch64 wheels. `make test` runs it for tests/test_arm64.py.
+base-images-arm64: venv
+	bash scripts/base-images.sh python-arm64
+	WHEEL_ARCH=aarch64 WHEELHOUSE=build/wheelhouse-aarch64 PIP="$(BIN)/python -m pip" \
+	    bash scripts/wheelhouse.sh
 
 # Bounded measurements (sizes, start-up, req/s on two paths, event loops, replicas,
 # memory); installs wrk and Go if absent. Writes build/bench.json, prints the table

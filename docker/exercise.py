@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import http.client
+import os
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -126,7 +128,9 @@ class Service:
             threading.Thread(target=lambda s=stream, k=sink: k.extend(s), daemon=True).start()
         self._wait_listening()
 
-    def _wait_listening(self, timeout: float = 20.0) -> None:
+    # Generous bounds, for failures only: under qemu-user emulation (an arm64 build on
+    # x86_64) the slim interpreter took ~35 s to start on a busy 2-core machine.
+    def _wait_listening(self, timeout: float = 180.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -141,7 +145,7 @@ class Service:
 
     def request(self, method: str, path: str, ctype: str | None,
                 body: bytes | None) -> tuple[int, bytes]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         try:
             conn.request(method, path, body=body, headers={"Content-Type": ctype} if ctype else {})
             response = conn.getresponse()
@@ -154,7 +158,7 @@ class Service:
     def stop(self) -> int:
         """SIGTERM, as `docker stop` sends it; the exit code of a graceful stop."""
         self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(10)
+        code = self.proc.wait(60)
         time.sleep(0.1)  # let the reader threads drain the pipes
         return code
 
@@ -163,22 +167,36 @@ class Service:
 
 
 def exercise(argv: list[str], env: dict[str, str], cwd: str = "/", read_maps: bool = True):
-    """Start, drive, stop. Returns (statuses, first body, exit code, service, maps)."""
+    """Start, drive, stop. Returns (statuses, first body, exit code, service, maps).
+
+    `maps` is what the process had mapped -- interpreter, shared libraries, extension
+    modules: everything the loader really needed -- as the process itself reads it from
+    /proc/self/maps when it exits (slim_rootfs.py's exit hook writes it to the file named
+    by SLIM_SELF_MAPS). Not /proc/<pid>/maps from here: under qemu-user emulation (an
+    arm64 build on x86_64) that shows the emulator's mappings, while the emulator
+    presents the guest's own to the guest. The same code works natively.
+    """
     redis = StandInRedis()
     env = {**env, "REDIS_URL": f"redis://localhost:{redis.port}/0"}
-    service = Service(argv, env, cwd)
-    try:
-        answers = [service.request(*r) for r in REQUESTS_WITH_REDIS]
-        redis.stop()
-        answers += [service.request(*r) for r in REQUESTS_WITHOUT_REDIS]
-        # What the process has mapped now: interpreter, shared libraries,
-        # extension modules -- everything the loader really needed.
+    with tempfile.TemporaryDirectory() as tmp:
+        maps_file = os.path.join(tmp, "maps")
+        if read_maps:
+            env["SLIM_SELF_MAPS"] = maps_file
+        service = Service(argv, env, cwd)
+        try:
+            answers = [service.request(*r) for r in REQUESTS_WITH_REDIS]
+            redis.stop()
+            answers += [service.request(*r) for r in REQUESTS_WITHOUT_REDIS]
+        except BaseException:
+            service.proc.kill()
+            raise
+        code = service.stop()
         maps = ""
         if read_maps:
-            with open(f"/proc/{service.proc.pid}/maps") as f:
+            if not os.path.exists(maps_file):
+                raise RuntimeError("the service did not report its mappings at exit "
+                                   f"(exit {code}); is the exit hook on PYTHONPATH?\n"
+                                   + service.output())
+            with open(maps_file) as f:
                 maps = f.read()
-    except BaseException:
-        service.proc.kill()
-        raise
-    code = service.stop()
     return [status for status, _ in answers], answers[0][1], code, service, maps

@@ -1,21 +1,19 @@
 """Assemble the smallest root filesystem that still runs the service.
 
 Why not just copy a virtualenv onto a slim Python image? That image carries a
-shell, apt, some 150 MB of Debian and the whole standard library, of which the
-service imports a small part. Here we *observe* the real
-service instead of guessing: start it as a process, drive every endpoint (see
-exercise.py), then keep only
+shell, apt, 150 MB of Debian and the whole standard library, of which the service
+imports a small part. We *observe* the real service instead: run it, drive every
+endpoint (exercise.py), then keep only
 
-* the interpreter and the shared libraries its process actually mapped
-  (from /proc/<pid>/maps), under their original paths, plus the symlinks the
-  dynamic loader reaches them by and /etc/ld.so.cache, so the loader finds them
-  exactly as in the builder -- whatever the prefix (/usr/local for the official
-  image, /usr for Debian's python3);
-* the standard-library modules it imported (the process writes sys.modules
-  out when it exits, so lazy imports at request time and importlib.import_module
-  ones are included), plus all of `encodings`, whose
-  codecs are imported on demand by name -- compiled, in <prefix>/lib/python311.zip,
-  which the interpreter puts on sys.path by itself;
+* the interpreter and the shared libraries its process actually mapped (the
+  process reads its own /proc/self/maps at exit: under qemu-user emulation,
+  e.g. an arm64 build on x86_64, /proc/<pid>/maps read from outside shows the
+  emulator), under their original paths, with the symlinks the loader uses
+  and /etc/ld.so.cache -- whatever the prefix (/usr/local or /usr);
+* the standard-library modules it imported (the process writes sys.modules out
+  at exit, so lazy and importlib.import_module imports count), plus all of
+  `encodings` (codecs are imported by name on demand) -- compiled, in
+  <prefix>/lib/python311.zip, which the interpreter puts on sys.path by itself;
 * the locked third-party distributions with their metadata (licences
   included): pure-Python ones whole in that zip, so their lazy imports work
   too; ones with extension modules (tornado, hiredis) as directories, because
@@ -23,9 +21,8 @@ exercise.py), then keep only
   the modules the service imported plus every extension module;
 * the service itself, compiled.
 
-Then the result is run again, chrooted and as nobody, through the same
-requests: the build fails if it answers differently or prints anything on
-stderr (e.g. "Could not find platform independent libraries").
+Then the result is run again, chrooted and as nobody, through the same requests:
+the build fails if it answers differently or prints anything on stderr.
 
 Usage (in the builder stage, run by the venv's python, cwd = the app dir):
     python slim_rootfs.py --root /rootfs --requirements requirements.txt
@@ -155,17 +152,20 @@ def loader_aliases() -> dict[str, list[str]]:
     return aliases
 
 
-# Put on the traced process's PYTHONPATH: `site` imports it at start-up, and
-# at exit it lists every module the process ever imported with its origin.
-# (-X importtime would miss importlib.import_module(), which tornado uses.)
+# Put on the traced process's PYTHONPATH: `site` imports it at start-up, and at exit
+# it lists every module the process imported (-X importtime would miss tornado's
+# importlib.import_module()) and, asked to, the files it has mapped.
 SITECUSTOMIZE = """\
-import atexit, sys
+import atexit, os, sys
 
 def _dump():
     with open({out!r}, "w") as f:
         for name, module in list(sys.modules.items()):
             spec = getattr(module, "__spec__", None)  # some entries are not real modules
             f.write(f"{{name}}\\t{{getattr(spec, 'origin', None)}}\\n")
+    if os.environ.get("SLIM_SELF_MAPS"):  # exercise.py asks for the mappings (see there)
+        with open("/proc/self/maps") as maps, open(os.environ["SLIM_SELF_MAPS"], "w") as f:
+            f.write(maps.read())
 
 atexit.register(_dump)
 """
@@ -259,7 +259,7 @@ class Layout:
 class Trace:
     statuses: list[int]
     hello: bytes
-    maps: str  # /proc/<pid>/maps: every file the process had mapped
+    maps: str  # its own /proc/self/maps at exit: every file it had mapped
     origins: dict[str, str]  # module name -> file (or 'built-in', 'frozen', ...)
     tracer: str
 

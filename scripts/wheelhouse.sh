@@ -16,12 +16,14 @@
 #        scripts/wheelhouse.sh --print-hashes  print the lock's hash lines for
 #                                              x86_64 and aarch64 wheels
 # Env:   WHEEL_ARCH (x86_64|aarch64; default: the Docker engine's, else uname -m)
+#        WHEELHOUSE (default build/wheelhouse; scripts/platform-image.sh keeps another
+#        platform's wheels apart, in build/wheelhouse-<arch>)
 #        PIP (default: "python3 -m pip"), PYTHON (default: python3)
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 requirements="${repo_root}/service/requirements.txt"
-wheelhouse="${repo_root}/build/wheelhouse"
+wheelhouse="${WHEELHOUSE:-${repo_root}/build/wheelhouse}"
 python="${PYTHON:-python3}"
 # PIP may be a command line, e.g. PIP=".venv/bin/python -m pip" (the Makefile's).
 read -r -a pip_cmd <<<"${PIP:-${python} -m pip}"
@@ -111,7 +113,7 @@ fi
 arch="$(image_arch)"
 mkdir -p "${wheelhouse}"
 if complete "${arch}"; then
-    say "build/wheelhouse/ already holds every locked wheel for ${arch}; nothing to download."
+    say "${wheelhouse#"${repo_root}/"}/ already holds every locked wheel for ${arch}; nothing to download."
 else
     say "downloading locked wheels for linux/${arch}, CPython 3.11 ..."
     download "${wheelhouse}" "${arch}"

@@ -54,10 +54,14 @@ def image() -> str:
         subprocess.run(["bash", "scripts/base-images.sh"], cwd=ROOT, check=True)
     subprocess.run(["bash", "scripts/wheelhouse.sh"], cwd=ROOT, check=True,
                    env={**os.environ, "PYTHON": sys.executable}, stdout=subprocess.DEVNULL)
-    docker("build", "--build-arg", f"PYTHON_IMAGE={images()['PYTHON_IMAGE']}",
-           "-t", TAG, str(ROOT), timeout=900)
+    built = docker("build", "--build-arg", f"PYTHON_IMAGE={images()['PYTHON_IMAGE']}",
+                   "-t", TAG, str(ROOT), timeout=900)
+    BUILD_OUTPUT["buildkit"] = built.stdout + built.stderr
     yield TAG
     docker("rmi", TAG, check=False)
+
+
+BUILD_OUTPUT: dict[str, str] = {}  # what `docker build` printed, by builder
 
 
 @pytest.fixture
@@ -162,3 +166,34 @@ def test_enqueues_into_redis_by_service_name(containers, network):
     queued = docker("exec", redis, "redis-cli", "LRANGE", "hello:queue", "0", "-1").stdout
     assert json.loads(body)["id"] in queued
     assert logs(name)[1] == ""
+
+
+def test_docker_build_uses_buildkit_where_buildx_is_installed(image):
+    """What learners have (Docker Desktop, Engine >= 23 with buildx): BuildKit, whose
+    steps read `#8 [builder 4/7] RUN ...`, not the legacy builder's `Step 6/16`."""
+    if docker("buildx", "version", check=False).returncode != 0:
+        pytest.skip("this docker client has no buildx plugin: `docker build` uses the "
+                    "legacy builder (install docker-buildx to get BuildKit)")
+    output = BUILD_OUTPUT["buildkit"]
+    assert "legacy builder" not in output and "Step 1/" not in output
+    assert "[builder " in output
+
+
+def test_legacy_builder_builds_the_same_image(image):
+    """The Dockerfile stays buildable by the classic builder (DOCKER_BUILDKIT=0), which
+    older engines and clients without buildx use; the result is the same image."""
+    legacy = f"{TAG}-legacy"
+    done = subprocess.run(
+        ["docker", "build", "--build-arg", f"PYTHON_IMAGE={images()['PYTHON_IMAGE']}",
+         "-t", legacy, str(ROOT)], env={**os.environ, "DOCKER_BUILDKIT": "0"},
+        capture_output=True, text=True, timeout=900)
+    try:
+        assert done.returncode == 0, f"legacy build failed:\n{done.stdout}{done.stderr}"
+        assert "Step 1/" in done.stdout  # it really was the classic builder
+        ours, theirs = (json.loads(docker("image", "inspect", ref).stdout)[0]
+                        for ref in (image, legacy))
+        for key in ("User", "Entrypoint", "Env", "ExposedPorts", "Labels"):
+            assert ours["Config"][key] == theirs["Config"][key], key
+        assert abs(ours["Size"] - theirs["Size"]) < 0.01 * ours["Size"]
+    finally:
+        docker("rmi", legacy, check=False)
