@@ -270,7 +270,8 @@ def trace(layout: Layout) -> Trace:
     statuses, hello, code, service, maps = exercise(
         [sys.executable, "-m", "service"], {**RUNTIME_ENV, "PYTHONPATH": tracer},
         cwd=layout.app_dir)
-    if code != 0 or statuses[0] != 200 or b"".join(service.stderr):
+    # 200 for GET / and 202 for both valid POSTs: the success paths must be traced too.
+    if code != 0 or statuses[0] != 200 or statuses[3:5] != [202, 202] or b"".join(service.stderr):
         sys.exit(f"slim_rootfs: the service misbehaved in the builder (exit {code}, "
                  f"{statuses}):\n{service.output()}")
     with open(modules_tsv) as f:
