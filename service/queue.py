@@ -201,8 +201,8 @@ class RedisQueue:
         return conn
 
     async def ping(self) -> str | None:
-        """None when Redis answered within the last second (a push, or PING now), else a
-        short reason (details are logged).
+        """None when Redis answered a push within the last second or answers PING now,
+        else a short reason (details are logged).
 
         Under load pushes answer all the time; taking that as the answer spares a busy
         loop one more round trip, so readiness stays quick when it matters most.
@@ -216,7 +216,7 @@ class RedisQueue:
         except (RedisError, OSError, TimeoutError) as exc:
             log.warning("readiness: Redis did not answer PING: %s", _detail(exc))
             return _reason(exc)
-        self._last_answer = loop.time()
+        # Not remembered: only a push proves Redis took work; a probe asks again.
         return None
 
     async def close(self) -> None:
