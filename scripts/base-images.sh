@@ -171,7 +171,8 @@ wanted=("$@")
 [ ${#wanted[@]} -gt 0 ] || wanted=(python redis)
 
 # A kind not asked for keeps what build/images.env already says.
-previous() { sed -n "s/^$1=//p" "${env_file}" 2>/dev/null | tail -n 1; }
+# (No build/images.env yet, e.g. in a fresh clone: nothing was chosen before.)
+previous() { [ -f "${env_file}" ] || return 0; sed -n "s/^$1=//p" "${env_file}" | tail -n 1; }
 python_image="${PYTHON_IMAGE:-python:3.11-slim-bookworm}"
 redis_image="${REDIS_IMAGE:-redis:7-alpine}"
 [[ " ${wanted[*]} " == *" python "* ]] || python_image="$(previous PYTHON_IMAGE)"
