@@ -29,6 +29,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from service.server import raise_open_files_limit
 from tutorial.net import free_port, wait_for_http
 
 REQUEST_TIMEOUT = 20.0  # seconds for any one request of the burst
@@ -112,6 +113,7 @@ def _poll_readyz(port: int) -> None:
 def burst(port: int, count: int = 2000) -> BurstResult:
     """`count` simultaneous POSTs to the service on `port`, /readyz polled meanwhile."""
     result = BurstResult(sent=count)
+    raise_open_files_limit()  # one descriptor per simultaneous connection, here too
     poller = subprocess.Popen([sys.executable, "-m", "bench.burst", "--poll-readyz", str(port)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:

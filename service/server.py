@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import resource
 import signal
 import time
 
@@ -30,8 +31,27 @@ MAX_HEADER_BYTES = 16 * 1024
 LISTEN_BACKLOG = 4096
 
 
+def raise_open_files_limit() -> int:
+    """Lift the soft limit on open files to the hard one; return the new soft limit.
+
+    Every connection is a file descriptor. A login shell's soft limit is often 1024
+    (the hard one far higher), which a burst of connections exceeds; Go's runtime lifts
+    it the same way at start. Containers usually start with a high limit already.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass  # keep what we have: serving with the lower limit still works
+    return soft
+
+
 async def serve(settings: Settings) -> None:
     """Serve until SIGTERM or SIGINT, then drain in-flight requests and return."""
+    raise_open_files_limit()
     app = make_app(settings)
     # No xheaders: nothing in front of the service sets X-Forwarded-For that we could
     # trust (Docker and Kubernetes forward TCP), and a client could spoof it.
