@@ -16,14 +16,15 @@ from browser.tests.conftest import SHOTS
 BASE = "01-hello-tornado.ipynb"
 
 
-def broken_copy(lab, name: str, cells: list, display_name: str | None = None) -> str:
+def broken_copy(lab, name: str, cells: list, display_name: str | None = None) -> tuple[str, int]:
+    """Write the broken copy; return its name and its number of cells."""
     notebook = nbformat.read(lab.notebook_dir / BASE, as_version=4)
     first_code = next(i for i, cell in enumerate(notebook.cells) if cell.cell_type == "code")
     notebook.cells[first_code + 1:first_code + 1] = cells
     if display_name:
         notebook.metadata.kernelspec.display_name = display_name
     nbformat.write(notebook, lab.notebook_dir / name)
-    return name
+    return name, len(notebook.cells)
 
 
 def stderr_cell(tagged: bool):
@@ -36,25 +37,25 @@ def stderr_cell(tagged: bool):
 @pytest.fixture
 def run_copy(lab, page):
     def run(name, cells, display_name=None):
-        broken = broken_copy(lab, name, cells, display_name)
-        return LabNotebook(page, lab, broken, SHOTS / "harness").run()
+        broken, total = broken_copy(lab, name, cells, display_name)
+        return LabNotebook(page, lab, broken, SHOTS / "harness").run(), total
     return run
 
 
 def test_a_cell_that_raises_fails_the_run_and_stops_it(run_copy):
     raising = nbformat.v4.new_code_cell('raise RuntimeError("deliberately broken")')
-    run = run_copy("broken-raises.ipynb", [stderr_cell(tagged=True), raising])
+    run, total = run_copy("broken-raises.ipynb", [stderr_cell(tagged=True), raising])
     assert run.status == "failed"
-    assert run.problems == ["cell 4/32: RuntimeError: deliberately broken"]
+    assert run.problems == [f"cell 4/{total}: RuntimeError: deliberately broken"]
     assert sorted(run.cells) == [1, 2, 3]  # nothing after the raising cell ran
 
 
 def test_untagged_stderr_fails_the_run(run_copy):
-    run = run_copy("broken-stderr.ipynb", [stderr_cell(tagged=False),
-                                           nbformat.v4.new_code_cell("0 / 1")])
-    assert "cell 3/32: stderr (no `expect-stderr` tag): a warning" in run.problems
+    run, total = run_copy("broken-stderr.ipynb", [stderr_cell(tagged=False),
+                                                  nbformat.v4.new_code_cell("0 / 1")])
+    assert f"cell 3/{total}: stderr (no `expect-stderr` tag): a warning" in run.problems
 
 
 def test_a_notebook_that_opens_modified_fails_the_run(run_copy):
-    run = run_copy("broken-kernelspec.ipynb", [], display_name="Python 3 (somewhere else)")
+    run, _ = run_copy("broken-kernelspec.ipynb", [], display_name="Python 3 (somewhere else)")
     assert run.problems[0].startswith("opened marked modified"), run.problems
