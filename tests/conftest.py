@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
 import redis
 
+from tests.prereq import need
 from tests.redis_server import RedisServer, redis_problem
 
 
 @pytest.fixture(scope="session")
 def redis_server():
-    problem = redis_problem()
-    if problem:
-        if "redis" in os.environ.get("TUTORIAL_REQUIRE", ""):
-            pytest.fail(f"TUTORIAL_REQUIRE promises Redis, but {problem}")
-        pytest.skip(problem)
+    need("redis", redis_problem())
     server = RedisServer().start()
     yield server
     server.stop()

@@ -18,10 +18,12 @@ import subprocess
 import sys
 import time
 import uuid
+from functools import partial
 from pathlib import Path
 
 import pytest
 
+from tests import prereq
 from tutorial.containers import host_port, label_args
 from tutorial.net import fetch, wait_for_http
 from tutorial.prereqs import docker_problem
@@ -35,12 +37,8 @@ SIZE_BUDGET = 20_000_000  # bytes, the same budget as the native image
 HARDENED = ["--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges"]
 
 
-def docker(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
-    if check and done.returncode != 0:
-        raise AssertionError(f"docker {' '.join(args)} failed ({done.returncode}):\n"
-                             f"{done.stdout}{done.stderr}")
-    return done
+# Under emulation a container takes longer: twice the usual bound per docker command.
+docker = partial(prereq.docker, timeout=120)
 
 
 def arm64_problem() -> str | None:
@@ -60,11 +58,7 @@ def arm64_problem() -> str | None:
 
 @pytest.fixture(scope="module")
 def image() -> str:
-    problem = arm64_problem()
-    if problem:
-        if "arm64" in os.environ.get("TUTORIAL_REQUIRE", ""):
-            pytest.fail(f"TUTORIAL_REQUIRE promises arm64, but {problem}")
-        pytest.skip(problem)
+    prereq.need("arm64", arm64_problem())
     env = {**os.environ, "PYTHON": sys.executable, "PIP": f"{sys.executable} -m pip"}
     began = time.monotonic()
     build = subprocess.run(["bash", "scripts/platform-image.sh", PLATFORM, TAG], cwd=ROOT,

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.prereq import docker, need
 from tutorial.containers import host_port, images, label_args
 from tutorial.net import fetch, wait_for_http
 from tutorial.prereqs import docker_problem
@@ -33,21 +34,9 @@ HARDENED = ["--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privil
             "--user", NOBODY]
 
 
-def docker(*args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
-    if check and done.returncode != 0:
-        raise AssertionError(f"docker {' '.join(args)} failed ({done.returncode}):\n"
-                             f"{done.stdout}{done.stderr}")
-    return done
-
-
 @pytest.fixture(scope="session")
 def image() -> str:
-    problem = docker_problem()
-    if problem:
-        if "docker" in os.environ.get("TUTORIAL_REQUIRE", ""):
-            pytest.fail(f"TUTORIAL_REQUIRE promises Docker, but {problem}")
-        pytest.skip(problem)
+    need("docker", docker_problem())
     # Both scripts are idempotent and quick when their results exist (`make test`
     # runs them first); here they make `pytest tests/test_image.py` work on its own.
     if not (ROOT / "build" / "images.env").exists():

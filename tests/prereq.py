@@ -1,0 +1,36 @@
+"""What the tests share about prerequisites and the docker CLI.
+
+A missing prerequisite skips a test with the reason, unless TUTORIAL_REQUIRE (set by CI
+to what CI provides, e.g. "docker,redis,arm64") promises it: then it fails, so CI cannot
+go green by skipping what it provides.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+
+def promised(name: str) -> bool:
+    """True when TUTORIAL_REQUIRE names `name` (a comma-separated list)."""
+    return name in {n.strip() for n in os.environ.get("TUTORIAL_REQUIRE", "").split(",")}
+
+
+def need(name: str, problem: str | None) -> None:
+    """Skip (or fail, where promised) when `problem` says what is missing."""
+    if problem is None:
+        return
+    if promised(name):
+        pytest.fail(f"TUTORIAL_REQUIRE promises {name}, but {problem}")
+    pytest.skip(problem)
+
+
+def docker(*args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess:
+    """`docker ARGS...` with its output captured; AssertionError with it on failure."""
+    done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
+    if check and done.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args)} failed ({done.returncode}):\n"
+                             f"{done.stdout}{done.stderr}")
+    return done
