@@ -18,6 +18,7 @@ import nbformat
 
 from browser.findings import cell_problems, prereq_message_problems, where
 from tutorial.prereqs import problems as missing_prerequisites
+from tutorial.prereqs import promised
 
 # The slowest a single cell may be (image builds on a loaded 2-core machine included).
 CELL_BOUND_S = float(os.environ.get("BROWSER_CELL_BOUND", "300"))
@@ -144,9 +145,8 @@ class LabNotebook:
         run = NotebookRun(self.path.name)
         needs = self.notebook.metadata.get("tutorial", {}).get("requires", [])
         run.missing = missing_prerequisites(*needs)
-        promised = {n.strip() for n in os.environ.get("TUTORIAL_REQUIRE", "").split(",")}
         for reason in run.missing:
-            if reason.split(":", 1)[0] in promised:
+            if reason.split(":", 1)[0] in promised():
                 run.problems.append(f"needs what TUTORIAL_REQUIRE promises: {reason}")
         if not self.open(run):
             return run

@@ -12,12 +12,11 @@
 from __future__ import annotations
 
 import json
-import os
 
 import nbval.plugin
 import pytest
 
-from tutorial.prereqs import problems
+from tutorial.prereqs import problems, promised
 
 _compare_outputs = nbval.plugin.IPyNbCell.compare_outputs
 
@@ -34,12 +33,8 @@ def _compare_outputs_without_stderr(self, test, ref, skip_compare=None):
 nbval.plugin.IPyNbCell.compare_outputs = _compare_outputs_without_stderr
 
 
-def _required_here() -> set[str]:
-    return {n.strip() for n in os.environ.get("TUTORIAL_REQUIRE", "").split(",") if n.strip()}
-
-
 def pytest_collection_modifyitems(config, items):
-    required = _required_here()
+    required = promised()
     reasons: dict[str, list[str]] = {}
     for item in items:
         path = str(item.path)

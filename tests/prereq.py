@@ -7,22 +7,18 @@ go green by skipping what it provides.
 
 from __future__ import annotations
 
-import os
 import subprocess
 
 import pytest
 
-
-def promised(name: str) -> bool:
-    """True when TUTORIAL_REQUIRE names `name` (a comma-separated list)."""
-    return name in {n.strip() for n in os.environ.get("TUTORIAL_REQUIRE", "").split(",")}
+from tutorial.prereqs import promised
 
 
 def need(name: str, problem: str | None) -> None:
     """Skip (or fail, where promised) when `problem` says what is missing."""
     if problem is None:
         return
-    if promised(name):
+    if name in promised():
         pytest.fail(f"TUTORIAL_REQUIRE promises {name}, but {problem}")
     pytest.skip(problem)
 

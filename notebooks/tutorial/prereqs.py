@@ -12,6 +12,7 @@ of a `NameError` for what the first real step would have defined. Re-running the
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 
@@ -97,6 +98,12 @@ def cluster_problem() -> str | None:
 
 
 CHECKS = {"docker": docker_problem, "cluster": cluster_problem}
+
+
+def promised() -> set[str]:
+    """What TUTORIAL_REQUIRE (comma-separated, set by CI) promises is there: a missing
+    one of these must fail a test or notebook instead of skipping it."""
+    return {n.strip() for n in os.environ.get("TUTORIAL_REQUIRE", "").split(",") if n.strip()}
 
 
 def problems(*needs: str) -> list[str]:
