@@ -115,6 +115,24 @@ class LabNotebook:
                                 "differs from what JupyterLab writes (run `make notebooks`)")
         self.check_dialogs(run, state, "on open")
         self.shot(run, "-open")
+        return self.expand_all_code(run)
+
+    def expand_all_code(self, run: NotebookRun) -> bool:
+        """View > Expand All Code, as a learner does to see the folded solutions.
+
+        A cell whose source is folded (`jupyter.source_hidden`) runs like any other, but
+        its prompt is not in the page while folded: there is no `[n]:` to wait for.
+        """
+        if not self.page.locator(f"{_CELL} .jp-InputPlaceholder").count():
+            return True
+        self.page.locator(".lm-MenuBar-item", has_text="View").click()
+        self.page.locator(".lm-Menu-item:visible", has_text="Expand All Code").click()
+        deadline = time.monotonic() + 10
+        while self.page.locator(f"{_CELL} .jp-InputPlaceholder").count():
+            if time.monotonic() > deadline:
+                run.problems.append("View > Expand All Code left folded cells folded")
+                return False
+            time.sleep(0.2)
         return True
 
     def kernel_idle(self) -> bool:
