@@ -10,10 +10,9 @@ shared 2-core machine move from run to run; ratios within a run move much less.
 Modules, in the order a run uses them:
     provision   wrk and Go, installed with apt-get when absent
     images      build the four images and the two Go programs, read sizes and ids
-    loops       uvloop, unpacked for the loop comparison (bench/loop_main.py runs it)
     containers  labelled containers and networks, all removed at the end
     startup     `docker run` -> first HTTP 200, median of several runs
-    stage       everything under load: both paths, both loops, replicas behind go-lb
+    stage       everything under load: both paths, both loops (EVENT_LOOP), replicas behind go-lb
     wrk         run wrk (one process per target URL), parse and combine what it reports
     cpu         CPU time per request, from the containers' cgroups and docker-proxy
     memory      `docker stats --no-stream`, parsed

@@ -1,4 +1,5 @@
-"""The four images compared: naive, conventional multi-stage, production, Go yardstick.
+"""The images compared: naive, conventional multi-stage, production, Go yardstick, and
+the production image with uvloop added (a variant, to decide on uvloop).
 
 Each is built with the same `docker build` a learner types (cached builds take seconds),
 then measured with `docker image inspect`: `.Size` is the bytes of all layers,
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import BENCH_DIR, BUILD_DIR, ROOT
+from bench import BENCH_DIR, BUILD_DIR, ROOT, variant
 from bench.containers import docker
 from tutorial.containers import images as base_images
 
@@ -43,6 +44,10 @@ SPECS = (
               "docker/venv.Dockerfile", ".", required=False),
     ImageSpec("production", "hello-tornado:latest", "production (FROM scratch)",
               "Dockerfile", "."),
+    # The production image with uvloop added to its lock (bench/variant.py): measured to
+    # decide whether uvloop should be in the lock. Not the image anyone ships.
+    ImageSpec("uvloop", "hello-tornado:uvloop", "production + uvloop (a variant)",
+              "Dockerfile", ".", required=False),
     ImageSpec("go", "hello-go:bench", "Go net/http (FROM scratch)",
               "bench/go-hello/Dockerfile", "build/bench/go-hello", python_base=False),
 )
@@ -91,19 +96,24 @@ def build(spec: ImageSpec, log: Callable[[str], None], env: dict[str, str]) -> d
     argv = ["docker", "build", "-q", "-f", spec.dockerfile]
     if spec.python_base:
         argv += ["--build-arg", f"PYTHON_IMAGE={base_images()['PYTHON_IMAGE']}"]
+    if spec.key == "uvloop":
+        try:
+            argv += variant.prepare(log)
+        except RuntimeError as exc:  # e.g. no package index: the rest of the run goes on
+            record["error"] = str(exc)
     argv += ["-t", spec.tag, spec.context]
-    shown = " ".join(a if " " not in a else repr(a) for a in argv)
-    log(f"$ {shown}")
-    if not (ROOT / spec.dockerfile).is_file():
-        record["error"] = f"{spec.dockerfile} does not exist"
-    else:
-        began = time.perf_counter()
-        done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True,
-                              timeout=900)
-        record["build_s"] = round(time.perf_counter() - began, 2)
-        if done.returncode != 0:
-            tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])
-            record["error"] = f"docker build failed ({done.returncode}):\n{tail}"
+    if "error" not in record:
+        log("$ " + " ".join(a if " " not in a else repr(a) for a in argv))
+        if not (ROOT / spec.dockerfile).is_file():
+            record["error"] = f"{spec.dockerfile} does not exist"
+        else:
+            began = time.perf_counter()
+            done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True,
+                                  timeout=900)
+            record["build_s"] = round(time.perf_counter() - began, 2)
+            if done.returncode != 0:
+                tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])
+                record["error"] = f"docker build failed ({done.returncode}):\n{tail}"
     if "error" in record:
         if spec.required:
             raise RuntimeError(f"cannot build {spec.tag}: {record['error']}")

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import BUILD_DIR, images, loops, memory, startup, summary, wrk
+from bench import BUILD_DIR, images, memory, startup, summary, wrk
 from bench.containers import DockerError, Resources, docker
 from bench.provision import ensure_tools
 from bench.stage import QUEUE_KEY, Stage
@@ -88,6 +88,7 @@ PHASES = {
     "go_direct": ("go_direct", "/", "report.lua", True),
     "get_direct": ("service_direct", "/", "report.lua", False),
     "post_direct": ("service_direct", "/enqueue", "post.lua", True),
+    "bare_get": ("bare_direct", "/", "report.lua", False),
     "go_published": ("go_published", "/", "report.lua", False),
     "get_published": ("service_published", "/", "report.lua", False),
     "post_published": ("service_published", "/enqueue", "post.lua", False),
@@ -177,13 +178,6 @@ def run(plan: Plan = FULL, log: Callable[[str], None] | None = None,
     log = log or progress(began)
     ensure_tools(log)
     built = images.build_all(log)
-    loop_dir, loop_skipped = None, "the venv image did not build"
-    if "error" not in built["venv"]:
-        try:
-            loop_dir = loops.prepare(log)
-        except RuntimeError as exc:  # e.g. no package index: the rest still runs
-            loop_skipped = str(exc).splitlines()[0]
-            log(f"loop comparison skipped: {loop_skipped}")
     res = Resources()
     stage = None
     try:
@@ -191,7 +185,7 @@ def run(plan: Plan = FULL, log: Callable[[str], None] | None = None,
         if "error" not in built["venv"]:
             started["venv"] = built["venv"]["tag"]
         starts = startup.measure(res, started, plan.startup_runs, log)
-        stage = Stage(res, built, plan.scale_cpus, log, loop_dir=loop_dir)
+        stage = Stage(res, built, plan.scale_cpus, log)
         load, correctness, mem = measure_load(stage, plan, log)
     except DockerError as exc:
         if "No such container" in str(exc) or "is not running" in str(exc):
@@ -227,7 +221,9 @@ def run(plan: Plan = FULL, log: Callable[[str], None] | None = None,
         "startup_vs_go": summary.startup_ratio(starts),
         "targets": summary.verdicts(ratio_values, summary.startup_ratio(starts),
                                     production_bytes),
-        "uvloop": summary.uvloop_verdict(ratio_values, load, loop_skipped),
+        "uvloop": summary.uvloop_verdict(
+            ratio_values, load, built["uvloop"].get("error", "").split("\n")[0] or
+            "a loop's container did not start", built["uvloop"].get("bytes")),
         "elapsed_s": round(time.perf_counter() - began, 1),
     }
     if write:

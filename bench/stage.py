@@ -5,7 +5,8 @@
 
     wrk ─> 127.0.0.1:dG  go-hello  (--network host)           ┐ direct path: no proxy,
     wrk ─> 127.0.0.1:dS  hello ─> 127.0.0.1:r redis (host)     │ every server bound to
-    wrk ─> 127.0.0.1:a/u  venv image on asyncio / uvloop       │ 127.0.0.1 on the host
+    wrk ─> 127.0.0.1:b   bare Tornado app, same image          │
+    wrk ─> 127.0.0.1:a/u  hello+uvloop, EVENT_LOOP=asyncio/uvloop│ 127.0.0.1 on the host
     wrk ─> go-lb ─> 1, 2 or 3 replicas, 0.25 CPU each          ┘ network
 
 Direct is what the server itself does; published is what `docker run -p` gives a
@@ -17,12 +18,13 @@ alone allows. Every container carries the run's label; `close()` stops the entry
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bench import BUILD_DIR, loops
+from bench import BENCH_DIR, BUILD_DIR
 from bench.containers import Resources, docker
 from bench.cpu import CpuMeter, ProcessMeter
 from tutorial.containers import images as base_images
@@ -68,8 +70,7 @@ class Target:
 
 class Stage:
     def __init__(self, res: Resources, built: dict[str, dict], scale_cpus: float,
-                 log: Callable[[str], None], loop_dir: str | None = None,
-                 max_replicas: int = 3) -> None:
+                 log: Callable[[str], None], max_replicas: int = 3) -> None:
         self.res, self.log = res, log
         self.targets: dict[str, Target] = {}
         self.entry_points: list[subprocess.Popen] = []
@@ -113,14 +114,18 @@ class Stage:
             [hello_direct[1]], redis=self.redis_host, servers=[hello_direct[0]],
             sampled={"hello": hello_direct[0], "redis": redis_host})
 
-        # The event loops: the venv image (whole stdlib) through bench/loop_main.py.
-        if loop_dir is not None and "error" not in built["venv"]:
+        # The floor: a bare Tornado app (bench/bare_tornado.py) in the same image.
+        bare = self._direct("bare-tornado", service, {},
+                            options=["--entrypoint", "/usr/local/bin/python"],
+                            command=["-c", (BENCH_DIR / "bare_tornado.py").read_text()])
+        self.targets["bare_direct"] = Target([bare[1]], servers=[bare[0]])
+
+        # The event loops: the production image built with uvloop too (bench/variant.py),
+        # on each loop in turn (EVENT_LOOP): the loop is the only difference.
+        if "error" not in built.get("uvloop", {"error": "not built"}):
             for loop in ("asyncio", "uvloop"):
-                name, url = self._direct(
-                    f"venv-{loop}", built["venv"]["tag"],
-                    {"PYTHONPATH": "/app", "REDIS_URL": redis_url},
-                    options=["-v", f"{loop_dir}:{loops.MOUNT}:ro", "--entrypoint", "python"],
-                    command=[f"{loops.MOUNT}/loop_main.py", loop])
+                name, url = self._direct(f"loop-{loop}", built["uvloop"]["tag"],
+                                         {"REDIS_URL": redis_url, "EVENT_LOOP": loop})
                 self.targets[loop] = Target([url], redis=self.redis_host, servers=[name])
                 self._check_loop(name, loop)
 
@@ -165,15 +170,17 @@ class Stage:
         return name, f"http://127.0.0.1:{port}"
 
     def _check_loop(self, name: str, loop: str) -> None:
+        """The service names its running loop's module in its start-up line:
+        "asyncio.unix_events" or "uvloop"."""
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             out = docker("logs", name, check=False)
-            if "event loop:" in out:
-                if loop not in out.split("event loop:", 1)[1].splitlines()[0]:
+            if match := re.search(r"event loop (\S+)\)", out):
+                if not match.group(1).startswith(loop):
                     raise RuntimeError(f"{name} did not get the {loop} loop:\n{out}")
                 return
             time.sleep(0.2)
-        raise RuntimeError(f"{name} printed no 'event loop:' line:\n"
+        raise RuntimeError(f"{name} printed no 'event loop' in its start-up line:\n"
                            f"{docker('logs', name, check=False)}")
 
     def _entry_point(self, backends: list[str]) -> str:

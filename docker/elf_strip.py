@@ -1,13 +1,14 @@
-"""Drop DWARF debug sections (.debug_*) from an ELF file, like `strip --strip-debug`.
+"""Drop what only debuggers read from an ELF file: DWARF (.debug_*) and the static
+symbol table (.symtab, .strtab), like `strip --strip-unneeded` on a shared object.
 
 Why in Python: neither builder image has binutils, and PyPI wheels often ship
 extension modules with debug info -- hiredis's is 80 % DWARF (0.75 MB of the
-20 MB image budget). Debug sections are never loaded at run time: they live
-after the loadable segments, so the file keeps every byte up to the end of
-its last segment, then the remaining non-debug sections (.symtab, .strtab,
-.shstrtab, ...) are appended and the section header table is rewritten.
-Anything unusual (not 64-bit little-endian, debug data inside a segment, a
-kept section linking to a dropped one) leaves the file untouched.
+image budget). None of these sections is loaded at run time: they live after
+the loadable segments, so the file keeps every byte up to the end of its last
+segment, then the remaining sections (.shstrtab, ...) are appended and the
+section header table is rewritten. Anything unusual (not 64-bit little-endian,
+a dropped section inside a segment, a kept section linking to a dropped one)
+leaves the file untouched.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ SECTION = struct.Struct("<IIQQQQIIQQ")  # Elf64_Shdr
 PROGRAM = struct.Struct("<IIQQQQQQ")  # Elf64_Phdr
 SHF_ALLOC, SHF_INFO_LINK = 0x2, 0x40
 SHT_NOBITS, SHT_RELA, SHT_REL = 8, 4, 9
+# The static symbol table and its names: for debuggers and `nm`; the dynamic linker uses
+# .dynsym/.dynstr, which are kept (uvloop's .symtab is 0.2 MB).
+DEBUGGER_ONLY = {b".symtab", b".strtab"}
 
 
 def strip_debug(data: bytes) -> bytes:
@@ -36,7 +40,8 @@ def strip_debug(data: bytes) -> bytes:
     def name(s: list) -> bytes:
         return data[names_at + s[0]:data.index(b"\0", names_at + s[0])]
 
-    drop = {i for i, s in enumerate(sections) if name(s).startswith(b".debug")}
+    drop = {i for i, s in enumerate(sections)
+            if name(s).startswith(b".debug") or name(s) in DEBUGGER_ONLY}
     if not drop or any(sections[i][2] & SHF_ALLOC or sections[i][4] < segments_end for i in drop):
         return data
     keep = [i for i in range(shnum) if i not in drop]

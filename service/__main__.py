@@ -8,6 +8,7 @@ import sys
 
 from service.config import ConfigError, load_settings
 from service.logs import setup_logging
+from service.loop import LoopUnavailable, loop_factory
 from service.server import serve
 
 
@@ -17,9 +18,15 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"python -m service: error: {exc}", file=sys.stderr)
         return 2
+    try:
+        factory = loop_factory(settings.event_loop)
+    except LoopUnavailable as exc:
+        print(f"python -m service: error: {exc}", file=sys.stderr)
+        return 2
     setup_logging(settings.log_level)
     try:
-        asyncio.run(serve(settings))
+        with asyncio.Runner(loop_factory=factory) as runner:
+            runner.run(serve(settings))
     except OSError as exc:  # typically: the port is taken
         logging.getLogger("service").error(
             "cannot listen on %s:%d: %s", settings.address, settings.port, exc.strerror or exc

@@ -12,6 +12,8 @@ import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from service.loop import CHOICES as LOOP_CHOICES
+
 # Every environment variable the service reads. The Kubernetes cross-checks use this
 # list to catch a manifest that sets a variable nobody reads (usually a typo).
 ENV_VARS = frozenset(
@@ -28,6 +30,7 @@ ENV_VARS = frozenset(
         "BODY_TIMEOUT",
         "DEDUPE_SECONDS",
         "MAX_PENDING",
+        "EVENT_LOOP",
     }
 )
 
@@ -54,6 +57,8 @@ class Settings:
     dedupe_seconds: int = 600
     # Messages waiting for Redis at once; past that, a fast 503 instead of a slow queue.
     max_pending: int = 4096
+    # asyncio's own loop, or uvloop where installed (service/loop.py; not in the image).
+    event_loop: str = "asyncio"
 
 
 def _port(text: str) -> int:
@@ -95,6 +100,14 @@ def _log_level(text: str) -> str:
     return level
 
 
+def _event_loop(text: str) -> str:
+    choice = text.lower()
+    if choice not in LOOP_CHOICES:
+        raise argparse.ArgumentTypeError(
+            f"event loop must be one of {', '.join(LOOP_CHOICES)}, got {text!r}")
+    return choice
+
+
 # flag name -> (environment variable, parser, help)
 _OPTIONS = {
     "port": ("PORT", _port, "TCP port to listen on (0 picks a free one)"),
@@ -125,6 +138,8 @@ _OPTIONS = {
         _positive_int,
         "messages waiting for Redis at once; more get a fast 503 with Retry-After",
     ),
+    "event_loop": (
+        "EVENT_LOOP", _event_loop, "asyncio, or uvloop where it is installed"),
 }
 
 

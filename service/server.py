@@ -69,13 +69,13 @@ async def serve(settings: Settings) -> None:
                                            backlog=LISTEN_BACKLOG)
     server.add_sockets(sockets)
     port = sockets[0].getsockname()[1]
+    loop = asyncio.get_running_loop()
     log.info(
-        "hello-tornado %s listening on http://%s:%d (instance %s)",
-        __version__, settings.address, port, settings.instance,
+        "hello-tornado %s listening on http://%s:%d (instance %s, event loop %s)",
+        __version__, settings.address, port, settings.instance, type(loop).__module__,
     )
 
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, _on_signal, signum, stop)
     await stop.wait()

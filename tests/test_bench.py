@@ -131,14 +131,22 @@ def test_startup_ratio_is_production_over_go():
     assert summary.startup_ratio({"go": {"median_s": 0.2}}) is None
 
 
-@pytest.mark.parametrize(("get", "post", "adopt"), [
-    (1.20, 1.16, True), (1.30, 1.10, False), (1.05, 1.02, False)])
-def test_uvloop_is_adopted_only_if_it_helps_both(get, post, adopt):
+@pytest.mark.parametrize(("get", "post", "variant_bytes", "adopt"), [
+    (1.20, 1.16, 19_900_000, True),
+    (1.20, 1.16, 20_100_000, False),  # fast enough, but the image would miss its budget
+    (1.20, 1.16, None, False),  # the variant's size is unknown
+    (1.30, 1.10, 19_900_000, False), (1.05, 1.02, 19_900_000, False)])
+def test_uvloop_is_adopted_only_if_it_helps_both_and_fits(get, post, variant_bytes, adopt):
     ratios = {"uvloop_vs_asyncio_get": get, "uvloop_vs_asyncio_post": post}
-    assert summary.uvloop_verdict(ratios)["adopt"] is adopt
+    verdict = summary.uvloop_verdict(ratios, variant_bytes=variant_bytes)
+    assert verdict["adopt"] is adopt
+    assert verdict["faster"] is (min(get, post) >= summary.ADOPT_UVLOOP)
+    if variant_bytes:
+        assert f"{variant_bytes / 1e6:.1f} MB, " + ("within" if variant_bytes <= 20e6
+                                                      else "over") in verdict["why"]
     assert summary.uvloop_verdict({}) == {"measured": False, "adopt": False,
-                                               "why": "not measured (the venv image did "
-                                                      "not build)"}
+                                               "why": "not measured (the uvloop variant "
+                                                      "did not build)"}
 
 
 @pytest.mark.parametrize(("in_redis", "ok", "lost"), [
@@ -219,7 +227,7 @@ def test_table_renders_a_whole_run():
     assert "POST /enqueue vs GET /, direct >= 0.80: 1.00 -> met" in text
     assert "production image, MB <= 20.00: 19.40 -> met" in text
     assert "(rounds: 0.90-1.10)" in text
-    assert "not all above 1.15 -> not adopted" in text
+    assert "not all above 1.15; the image with it: size unknown -> not adopted" in text
     assert "Elapsed: 61 s" in text
 
 
@@ -282,7 +290,7 @@ def test_uvloop_needs_cpu_gain_too_when_measured():
     ratios = {"uvloop_vs_asyncio_get": 1.3, "uvloop_vs_asyncio_post": 1.2}
     load = {key: {"cpu_ms_per_request": ms} for key, ms in [
         ("asyncio_get", 0.30), ("uvloop_get", 0.29), ("asyncio_post", 0.50), ("uvloop_post", 0.40)]}
-    verdict = summary.uvloop_verdict(ratios, load)
+    verdict = summary.uvloop_verdict(ratios, load, variant_bytes=19_000_000)
     assert verdict["cpu_gain_get"] == pytest.approx(1.034, abs=0.001)
     assert verdict["cpu_gain_post"] == 1.25
     assert verdict["adopt"] is False  # GET costs about as much CPU on either loop

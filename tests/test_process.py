@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import signal
 import socket
 import time
@@ -60,3 +61,18 @@ def test_port_in_use_is_a_clear_error(service):
         proc, _ = service("--port", str(port), listening=False)
         assert proc.wait() == 1
     assert f"cannot listen on 127.0.0.1:{port}" in proc.output
+
+
+def test_event_loop_setting(service):
+    proc, url = service(EVENT_LOOP="asyncio")
+    assert fetch(url + "/").text == "Hello World"
+    assert "event loop asyncio.unix_events)" in proc.output  # the loop it really runs on
+    assert proc.stop() == 0
+
+
+def test_uvloop_where_it_is_not_installed_is_a_clear_error(service):
+    if importlib.util.find_spec("uvloop"):  # not in requirements-dev.txt: someone added it
+        pytest.skip("uvloop is installed here: nothing to refuse")
+    proc, _ = service(EVENT_LOOP="uvloop", listening=False)
+    assert proc.wait() == 2
+    assert "EVENT_LOOP=uvloop but uvloop is not installed" in proc.output

@@ -1,0 +1,79 @@
+"""Log lines are written in batches, and none is lost or held back for long."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import time
+
+import pytest
+
+from service.logs import FLUSH_DELAY, BatchedStreamHandler
+from tutorial.net import fetch
+
+
+class Recorder(io.StringIO):
+    """A stream that remembers what had been written at each flush."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushed: list[str] = []
+
+    def flush(self) -> None:
+        self.flushed.append(self.getvalue())
+
+
+@pytest.fixture
+def log():
+    stream = Recorder()
+    handler = BatchedStreamHandler(stream, delay=0.05)
+    logger = logging.getLogger(f"test-logs-{id(stream)}")
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    yield logger, stream
+    handler.close()
+
+
+def test_lines_logged_on_the_loop_go_out_together_after_the_delay(log):
+    logger, stream = log
+
+    async def main():
+        for n in range(3):
+            logger.info("line %d", n)
+        assert stream.flushed == []  # buffered: no flush per line
+        await asyncio.sleep(0.2)
+
+    asyncio.run(main())
+    assert stream.flushed == ["line 0\nline 1\nline 2\n"]  # one flush, every line in it
+
+
+def test_a_warning_goes_out_at_once_with_what_waited_before_it(log):
+    logger, stream = log
+
+    async def main():
+        logger.info("served")
+        logger.warning("trouble")
+        assert stream.flushed == ["served\ntrouble\n"]
+
+    asyncio.run(main())
+
+
+def test_without_an_event_loop_every_line_goes_out_at_once(log):
+    logger, stream = log
+    logger.info("before the loop")
+    assert stream.flushed == ["before the loop\n"]
+
+
+def test_access_lines_reach_stdout_soon_and_all_of_them(start_service):
+    proc, url = start_service(REDIS_URL="redis://127.0.0.1:9/0")
+    for _ in range(5):
+        assert fetch(url + "/").status == 200
+    # Every line, within the flush delay plus scheduling slack: none held until exit.
+    deadline = time.monotonic() + FLUSH_DELAY + 2
+    while sum("200 GET /" in line for line in proc.lines) < 5 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert sum("200 GET /" in line for line in proc.lines) == 5, proc.output
+    assert proc.stop() == 0
+    assert "shutdown complete" in proc.output  # flushed at exit, after the loop has gone
