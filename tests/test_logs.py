@@ -27,8 +27,9 @@ class Recorder(io.StringIO):
 @pytest.fixture
 def log():
     stream = Recorder()
-    handler = BatchedStreamHandler(stream, delay=0.05)
-    logger = logging.getLogger(f"test-logs-{id(stream)}")
+    name = f"test-logs-{id(stream)}"
+    handler = BatchedStreamHandler(stream, delay=0.05, batched=frozenset({name}))
+    logger = logging.getLogger(name)
     logger.handlers[:] = [handler]
     logger.propagate = False
     logger.setLevel(logging.INFO)
@@ -56,6 +57,18 @@ def test_a_warning_goes_out_at_once_with_what_waited_before_it(log):
         logger.info("served")
         logger.warning("trouble")
         assert stream.flushed == ["served\ntrouble\n"]
+
+    asyncio.run(main())
+
+
+def test_lines_of_other_loggers_go_out_at_once(log):
+    logger, stream = log
+    other = logging.getLogger(logger.name + ".events")  # not batched: start-up, shutdown
+
+    async def main():
+        logger.info("served")
+        other.info("listening")
+        assert stream.flushed == ["served\nlistening\n"]
 
     asyncio.run(main())
 
