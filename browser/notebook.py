@@ -199,6 +199,7 @@ class LabNotebook:
                     break
                 run.problems += cell_problems(saved, index, self.total, prereq_error_ok=True)
                 run.problems += prereq_message_problems("\n".join(state["pink"]), run.missing)
+                self.shot(run, "-prereq", self.page.locator(_CELL).nth(index))  # the reason
                 prereq_checked = True
                 continue  # ...and the next code cell must stop cleanly, without an error.
             if state["pink"]:

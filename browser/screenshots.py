@@ -18,7 +18,7 @@ DOCS = ROOT / "docs"
 # picture in docs/ <- screenshot of the browser run
 PICTURES = {
     "lab-01-hello-tornado.png": "01-hello-tornado-top.png",
-    "lab-06-missing-prerequisite.png": "06-deploy-to-a-cluster.png",
+    "lab-06-missing-prerequisite.png": "06-deploy-to-a-cluster-prereq.png",
     "lab-07-plot.png": "07-measure-it-cell*-plot1.png",
 }
 
