@@ -35,6 +35,9 @@ class ImageSpec:
     context: str  # relative to the repo root
     python_base: bool = True  # takes --build-arg PYTHON_IMAGE
     required: bool = True  # a failed build fails the run
+    # Prepares what the build needs and returns more `docker build` arguments; raises
+    # RuntimeError when it cannot (then the image is not built).
+    prepare: Callable[[Callable[[str], None]], list[str]] | None = None
 
 
 SPECS = (
@@ -47,7 +50,7 @@ SPECS = (
     # The production image with uvloop added to its lock (bench/variant.py): measured to
     # decide whether uvloop should be in the lock. Not the image anyone ships.
     ImageSpec("uvloop", "hello-tornado:uvloop", "production + uvloop (a variant)",
-              "Dockerfile", ".", required=False),
+              "Dockerfile", ".", required=False, prepare=variant.prepare),
     ImageSpec("go", "hello-go:bench", "Go net/http (FROM scratch)",
               "bench/go-hello/Dockerfile", "build/bench/go-hello", python_base=False),
 )
@@ -93,34 +96,38 @@ def inspect(tag: str) -> dict | None:
 def build(spec: ImageSpec, log: Callable[[str], None], env: dict[str, str]) -> dict:
     """Build one image; its record for bench.json (with 'error' when the build failed)."""
     record = {"tag": spec.tag, "title": spec.title, "dockerfile": spec.dockerfile}
+    error = _build(spec, log, env, record)
+    if error:
+        if spec.required:
+            raise RuntimeError(f"cannot build {spec.tag}: {error}")
+        log(f"  skipped {spec.tag}: {error.splitlines()[0]}")
+        return {**record, "error": error}
+    record.update(inspect(spec.tag) or {})
+    return record
+
+
+def _build(spec: ImageSpec, log: Callable[[str], None], env: dict[str, str],
+           record: dict) -> str | None:
+    """Run `docker build` for `spec` (its time into `record`); what went wrong, or None."""
+    if not (ROOT / spec.dockerfile).is_file():
+        return f"{spec.dockerfile} does not exist"
     argv = ["docker", "build", "-q", "-f", spec.dockerfile]
     if spec.python_base:
         argv += ["--build-arg", f"PYTHON_IMAGE={base_images()['PYTHON_IMAGE']}"]
-    if spec.key == "uvloop":
+    if spec.prepare is not None:
         try:
-            argv += variant.prepare(log)
+            argv += spec.prepare(log)
         except RuntimeError as exc:  # e.g. no package index: the rest of the run goes on
-            record["error"] = str(exc)
+            return str(exc)
     argv += ["-t", spec.tag, spec.context]
-    if "error" not in record:
-        log("$ " + " ".join(a if " " not in a else repr(a) for a in argv))
-        if not (ROOT / spec.dockerfile).is_file():
-            record["error"] = f"{spec.dockerfile} does not exist"
-        else:
-            began = time.perf_counter()
-            done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True,
-                                  timeout=900)
-            record["build_s"] = round(time.perf_counter() - began, 2)
-            if done.returncode != 0:
-                tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])
-                record["error"] = f"docker build failed ({done.returncode}):\n{tail}"
-    if "error" in record:
-        if spec.required:
-            raise RuntimeError(f"cannot build {spec.tag}: {record['error']}")
-        log(f"  skipped {spec.tag}: {record['error'].splitlines()[0]}")
-        return record
-    record.update(inspect(spec.tag) or {})
-    return record
+    log("$ " + " ".join(a if " " not in a else repr(a) for a in argv))
+    began = time.perf_counter()
+    done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    record["build_s"] = round(time.perf_counter() - began, 2)
+    if done.returncode != 0:
+        tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])
+        return f"docker build failed ({done.returncode}):\n{tail}"
+    return None
 
 
 def build_all(log: Callable[[str], None]) -> dict[str, dict]:

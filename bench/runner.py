@@ -221,9 +221,7 @@ def run(plan: Plan = FULL, log: Callable[[str], None] | None = None,
         "startup_vs_go": summary.startup_ratio(starts),
         "targets": summary.verdicts(ratio_values, summary.startup_ratio(starts),
                                     production_bytes),
-        "uvloop": summary.uvloop_verdict(
-            ratio_values, load, built["uvloop"].get("error", "").split("\n")[0] or
-            "a loop's container did not start", built["uvloop"].get("bytes")),
+        "uvloop": summary.uvloop_verdict(ratio_values, load, built["uvloop"]),
         "elapsed_s": round(time.perf_counter() - began, 1),
     }
     if write:

@@ -160,15 +160,18 @@ def cpu_gain(load: dict[str, dict], base: str, other: str) -> float | None:
 
 
 def uvloop_verdict(ratio_values: dict[str, float], load: dict[str, dict] | None = None,
-                   skipped: str = "the uvloop variant did not build",
-                   variant_bytes: int | None = None) -> dict:
+                   variant: dict | None = None) -> dict:
     """The rule, fixed before measuring: uvloop goes into the image only if it helps GET
     and POST by ADOPT_UVLOOP or more, both in requests per second and in CPU per request
     (the latter barely moves when the machine is busy with other work; the former does),
-    and the image with it (the variant) stays within SIZE_BUDGET."""
+    and the image with it stays within SIZE_BUDGET. `variant`: that image's record from
+    bench/images.py (its size, or why it was not built)."""
+    variant = variant or {}
+    variant_bytes = variant.get("bytes")
     get, post = (ratio_values.get(k) for k in ("uvloop_vs_asyncio_get",
                                                 "uvloop_vs_asyncio_post"))
     if get is None or post is None:
+        skipped = variant.get("error", "the uvloop variant did not build").splitlines()[0]
         return {"measured": False, "adopt": False, "why": f"not measured ({skipped})"}
     load = load or {}
     cpu = {m: cpu_gain(load, f"asyncio_{m}", f"uvloop_{m}") for m in ("get", "post")}

@@ -10,13 +10,13 @@ against uvloop (EVENT_LOOP), so the only difference between the two is the loop.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable
 
 from bench import BUILD_DIR, ROOT
-from bench.containers import docker
 
 UVLOOP = "uvloop==0.23.0"
 # The lock's lines for it: the sha256 of the CPython 3.11 wheels for Linux x86_64 and
@@ -28,32 +28,29 @@ LOCK_LINES = (
 )
 # Inside the build context: .dockerignore lets this folder through.
 VARIANT_DIR = BUILD_DIR / "bench" / "variant"
-# docker's architecture names -> the manylinux platform tags pip understands
-PLATFORMS = {"amd64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
-
-
-def engine_arch() -> str:
-    return docker("version", "--format", "{{.Server.Arch}}").strip()
 
 
 def prepare(log: Callable[[str], None]) -> list[str]:
-    """Write the variant's lock and wheelhouse; return its `docker build` arguments."""
-    arch = engine_arch()
-    if arch not in PLATFORMS:
-        raise RuntimeError(f"no uvloop wheel platform known for a {arch} Docker engine")
+    """Write the variant's lock and fill its wheelhouse; return its `docker build` args.
+
+    scripts/wheelhouse.sh does the download, as for the image itself: the engine's
+    architecture, every wheel checked against the lock's hashes. It starts from a copy
+    of build/wheelhouse, so only uvloop's wheel is fetched.
+    """
     wheelhouse = VARIANT_DIR / "wheelhouse"
     shutil.rmtree(wheelhouse, ignore_errors=True)
-    shutil.copytree(ROOT / "build" / "wheelhouse", wheelhouse)
-    argv = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-            "--only-binary=:all:", "--python-version", "3.11", "--implementation", "cp",
-            "--platform", PLATFORMS[arch], "-d", str(wheelhouse), UVLOOP]
-    log(f"$ pip download --no-deps --only-binary=:all: --python-version 3.11 "
-        f"--platform {PLATFORMS[arch]} -d build/bench/variant/wheelhouse {UVLOOP}")
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=300)
-    if done.returncode != 0:
-        raise RuntimeError(f"pip download {UVLOOP} failed:\n{done.stderr.strip()}")
+    shutil.copytree(BUILD_DIR / "wheelhouse", wheelhouse)
     lock = VARIANT_DIR / "requirements.txt"
     lock.write_text((ROOT / "service" / "requirements.txt").read_text() + LOCK_LINES)
+    log(f"$ REQUIREMENTS={lock.relative_to(ROOT)} WHEELHOUSE={wheelhouse.relative_to(ROOT)} "
+        "bash scripts/wheelhouse.sh")
+    done = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "wheelhouse.sh")], capture_output=True, text=True,
+        timeout=300, env={**os.environ, "REQUIREMENTS": str(lock), "WHEELHOUSE": str(wheelhouse),
+                          "PIP": f"{sys.executable} -m pip", "PYTHON": sys.executable})
+    if done.returncode != 0:
+        raise RuntimeError(f"the wheelhouse for {UVLOOP} failed:\n"
+                           f"{(done.stderr or done.stdout).strip()}")
     return ["--build-arg", f"REQUIREMENTS={lock.relative_to(ROOT)}",
             "--build-arg", f"WHEELHOUSE={wheelhouse.relative_to(ROOT)}",
             "--build-arg", "EVENT_LOOP=uvloop"]

@@ -18,11 +18,13 @@
 # Env:   WHEEL_ARCH (x86_64|aarch64; default: the Docker engine's, else uname -m)
 #        WHEELHOUSE (default build/wheelhouse; scripts/platform-image.sh keeps another
 #        platform's wheels apart, in build/wheelhouse-<arch>)
+#        REQUIREMENTS (default service/requirements.txt; bench/variant.py passes a
+#        lock with uvloop added)
 #        PIP (default: "python3 -m pip"), PYTHON (default: python3)
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-requirements="${repo_root}/service/requirements.txt"
+requirements="${REQUIREMENTS:-${repo_root}/service/requirements.txt}"
 wheelhouse="${WHEELHOUSE:-${repo_root}/build/wheelhouse}"
 python="${PYTHON:-python3}"
 # PIP may be a command line, e.g. PIP=".venv/bin/python -m pip" (the Makefile's).

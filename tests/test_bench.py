@@ -138,12 +138,14 @@ def test_startup_ratio_is_production_over_go():
     (1.30, 1.10, 19_900_000, False), (1.05, 1.02, 19_900_000, False)])
 def test_uvloop_is_adopted_only_if_it_helps_both_and_fits(get, post, variant_bytes, adopt):
     ratios = {"uvloop_vs_asyncio_get": get, "uvloop_vs_asyncio_post": post}
-    verdict = summary.uvloop_verdict(ratios, variant_bytes=variant_bytes)
+    verdict = summary.uvloop_verdict(ratios, variant={"bytes": variant_bytes})
     assert verdict["adopt"] is adopt
     assert verdict["faster"] is (min(get, post) >= summary.ADOPT_UVLOOP)
     if variant_bytes:
         assert f"{variant_bytes / 1e6:.1f} MB, " + ("within" if variant_bytes <= 20e6
                                                       else "over") in verdict["why"]
+    unbuilt = summary.uvloop_verdict({}, variant={"error": "pip download failed:\nno index"})
+    assert unbuilt["why"] == "not measured (pip download failed:)"
     assert summary.uvloop_verdict({}) == {"measured": False, "adopt": False,
                                                "why": "not measured (the uvloop variant "
                                                       "did not build)"}
@@ -290,7 +292,7 @@ def test_uvloop_needs_cpu_gain_too_when_measured():
     ratios = {"uvloop_vs_asyncio_get": 1.3, "uvloop_vs_asyncio_post": 1.2}
     load = {key: {"cpu_ms_per_request": ms} for key, ms in [
         ("asyncio_get", 0.30), ("uvloop_get", 0.29), ("asyncio_post", 0.50), ("uvloop_post", 0.40)]}
-    verdict = summary.uvloop_verdict(ratios, load, variant_bytes=19_000_000)
+    verdict = summary.uvloop_verdict(ratios, load, {"bytes": 19_000_000})
     assert verdict["cpu_gain_get"] == pytest.approx(1.034, abs=0.001)
     assert verdict["cpu_gain_post"] == 1.25
     assert verdict["adopt"] is False  # GET costs about as much CPU on either loop
