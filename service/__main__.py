@@ -8,19 +8,15 @@ import sys
 
 from service.config import ConfigError, load_settings
 from service.logs import setup_logging
-from service.loop import LoopUnavailable, loop_factory
+from service.loop import loop_factory
 from service.server import serve
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(argv)
-    except ConfigError as exc:
-        print(f"python -m service: error: {exc}", file=sys.stderr)
-        return 2
-    try:
         factory = loop_factory(settings.event_loop)
-    except LoopUnavailable as exc:
+    except ConfigError as exc:  # a bad value, or uvloop asked for but not installed
         print(f"python -m service: error: {exc}", file=sys.stderr)
         return 2
     setup_logging(settings.log_level)

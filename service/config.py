@@ -12,8 +12,6 @@ import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from service.loop import CHOICES as LOOP_CHOICES
-
 # Every environment variable the service reads. The Kubernetes cross-checks use this
 # list to catch a manifest that sets a variable nobody reads (usually a typo).
 ENV_VARS = frozenset(
@@ -98,6 +96,10 @@ def _log_level(text: str) -> str:
             f"log level must be one of DEBUG, INFO, WARNING, ERROR, got {text!r}"
         )
     return level
+
+
+# EVENT_LOOP's values (service/loop.py makes the loop).
+LOOP_CHOICES = ("asyncio", "uvloop")
 
 
 def _event_loop(text: str) -> str:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-CHOICES = ("asyncio", "uvloop")
+from service.config import ConfigError
 
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]
 
 
-class LoopUnavailable(RuntimeError):
-    """EVENT_LOOP=uvloop, but uvloop is not installed."""
+class LoopUnavailable(ConfigError):
+    """EVENT_LOOP=uvloop, but uvloop is not installed: a setting this process cannot use."""
 
 
 def loop_factory(choice: str = "asyncio") -> LoopFactory | None:
