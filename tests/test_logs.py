@@ -50,25 +50,19 @@ def test_lines_logged_on_the_loop_go_out_together_after_the_delay(log):
     assert stream.flushed == ["line 0\nline 1\nline 2\n"]  # one flush, every line in it
 
 
-def test_a_warning_goes_out_at_once_with_what_waited_before_it(log):
+@pytest.mark.parametrize("urgent", [
+    pytest.param(lambda logger: logger.warning("now"), id="a warning"),
+    # a logger that is not batched: the service's start-up and shutdown lines
+    pytest.param(lambda logger: logging.getLogger(logger.name + ".events").info("now"),
+                 id="another logger's line"),
+])
+def test_other_lines_go_out_at_once_with_what_waited_before_them(log, urgent):
     logger, stream = log
 
     async def main():
         logger.info("served")
-        logger.warning("trouble")
-        assert stream.flushed == ["served\ntrouble\n"]
-
-    asyncio.run(main())
-
-
-def test_lines_of_other_loggers_go_out_at_once(log):
-    logger, stream = log
-    other = logging.getLogger(logger.name + ".events")  # not batched: start-up, shutdown
-
-    async def main():
-        logger.info("served")
-        other.info("listening")
-        assert stream.flushed == ["served\nlistening\n"]
+        urgent(logger)
+        assert stream.flushed == ["served\nnow\n"]
 
     asyncio.run(main())
 
