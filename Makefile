@@ -25,9 +25,9 @@ IMAGES_ENV := build/images.env
 KERNEL_DISPLAY_NAME := Python 3
 KERNEL_JSON := $(VENV)/share/jupyter/kernels/python3/kernel.json
 
-.PHONY: lab test image bench measured notebooks lint clean base-images base-images-arm64 wheelhouse venv test-browser screenshots
+.PHONY: git-filter lab test image bench measured notebooks lint clean base-images base-images-arm64 wheelhouse venv test-browser screenshots
 
-venv: $(STAMP) $(KERNEL_JSON)
+venv: $(STAMP) $(KERNEL_JSON) git-filter
 $(STAMP): requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -36,6 +36,14 @@ $(STAMP): requirements-dev.txt pyproject.toml
 	@touch $@
 $(KERNEL_JSON): $(STAMP) Makefile
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "$(KERNEL_DISPLAY_NAME)" >/dev/null
+
+# git stores notebooks through scripts/nbstripout.sh (.gitattributes): JupyterLab writes
+# your Python's patch version into a notebook it opens, and git should not see that.
+# Outside a git checkout (an unpacked archive) there is nothing to register.
+git-filter:
+	@if git rev-parse --git-dir >/dev/null 2>&1; then \
+	    git config filter.nbstripout.clean "bash scripts/nbstripout.sh" && \
+	    git config filter.nbstripout.smudge cat; fi
 
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)

@@ -9,6 +9,7 @@ alone, and stop cleanly; the run then checks that message and stops that noteboo
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from pathlib import Path
 import nbformat
 
 from browser.findings import cell_problems, prereq_message_problems, where
+from browser.workspace import ROOT
 from tutorial.prereqs import problems as missing_prerequisites
 from tutorial.prereqs import promised
 
@@ -54,6 +56,13 @@ _ALL = """() => Array.from(document.querySelectorAll(
 _CELL = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell"
 
 
+def stored_form(path: Path) -> bytes:
+    """The notebook as git stores it: through the clean filter of .gitattributes."""
+    with path.open("rb") as notebook:
+        return subprocess.run(["bash", str(ROOT / "scripts/nbstripout.sh")], stdin=notebook,
+                              capture_output=True, check=True, timeout=60).stdout
+
+
 @dataclass
 class NotebookRun:
     name: str
@@ -81,6 +90,7 @@ class LabNotebook:
         self.shots = shots
         shots.mkdir(parents=True, exist_ok=True)
         self.notebook = nbformat.read(self.path, as_version=4)
+        self.as_opened = stored_form(self.path)
         self.total = len(self.notebook.cells)
 
     def state(self, index: int = 0) -> dict:
@@ -109,10 +119,15 @@ class LabNotebook:
             return False
         time.sleep(2)  # the kernel's language_info reaches the notebook's metadata now
         run.open_seconds = time.monotonic() - began
+        # JupyterLab writes the kernel's language_info into the notebook it opens, with
+        # this machine's Python patch version, which git's clean filter drops. After a
+        # save, anything else it changed would show in a learner's `git status`.
+        self.save()
+        if stored_form(self.path) != self.as_opened:
+            run.problems.append("opened marked modified: saved unchanged, it differs from "
+                                "what git stores in more than the Python version (its "
+                                "kernelspec or language_info; run `make notebooks`)")
         state = self.state()
-        if state["dirty"]:
-            run.problems.append("opened marked modified: its kernelspec or language_info "
-                                "differs from what JupyterLab writes (run `make notebooks`)")
         self.check_dialogs(run, state, "on open")
         self.shot(run, "-open")
         return self.expand_all_code(run)

@@ -5,13 +5,15 @@ is not executed, with the reason printed: executing it would only store an error
 
 Every notebook, executed or not, leaves with the kernel metadata JupyterLab writes into a
 notebook it opens (`kernelspec` from the kernel `make lab` installs, `language_info` from
-that kernel's own reply), so opening it in the Lab does not mark it modified.
+that kernel's own reply), and in the form git stores (scripts/nbstripout.sh: without the
+Python patch version, which differs between learners, and execution timestamps).
 
     .venv/bin/python scripts/execute-notebooks.py [notebooks/0X-....ipynb ...]
 """
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -46,6 +48,7 @@ def kernel_metadata(name: str = KERNEL) -> dict:
 def main(paths: list[str]) -> int:
     notebooks = [Path(p) for p in paths] or sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
     metadata = kernel_metadata()
+    del metadata["language_info"]["version"]  # what git stores has none (nbstripout.sh)
     for path in notebooks:
         notebook = nbformat.read(path, as_version=4)
         missing = problems(*notebook.metadata.get("tutorial", {}).get("requires", []))
@@ -61,6 +64,7 @@ def main(paths: list[str]) -> int:
         notebook.metadata.update(metadata)
         if not missing or nbformat.writes(notebook) != before:
             nbformat.write(notebook, path)
+            subprocess.run(["bash", str(ROOT / "scripts/nbstripout.sh"), str(path)], check=True)
     return 0
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from functools import partial
 
 
 class MissingPrerequisite(RuntimeError):
@@ -97,7 +98,23 @@ def cluster_problem() -> str | None:
     return None
 
 
-CHECKS = {"docker": docker_problem, "cluster": cluster_problem}
+# Command-line tools a notebook runs itself: command -> how to get it.
+TOOLS = {
+    "wrk": "the HTTP load generator `wrk` is not installed. Debian/Ubuntu: "
+           "`sudo apt-get install wrk`; macOS: `brew install wrk`; with Docker Desktop "
+           "on Windows, install it in your WSL distribution (`sudo apt-get install wrk`).",
+    "go": "the Go toolchain (`go`) is not installed. Debian/Ubuntu: "
+          "`sudo apt-get install golang-go`; macOS: `brew install go`; Windows: the "
+          "installer from https://go.dev/dl/ or, in WSL, `sudo apt-get install golang-go`.",
+}
+
+
+def tool_problem(command: str) -> str | None:
+    return None if shutil.which(command) else TOOLS[command]
+
+
+CHECKS = {"docker": docker_problem, "cluster": cluster_problem,
+          **{command: partial(tool_problem, command) for command in TOOLS}}
 
 
 def promised() -> set[str]:
