@@ -25,9 +25,9 @@ IMAGES_ENV := build/images.env
 KERNEL_DISPLAY_NAME := Python 3
 KERNEL_JSON := $(VENV)/share/jupyter/kernels/python3/kernel.json
 
-.PHONY: git-filter lab test image bench measured notebooks lint clean base-images base-images-arm64 wheelhouse venv test-browser screenshots
+.PHONY: lab test image bench measured notebooks lint clean base-images base-images-arm64 wheelhouse venv test-browser screenshots
 
-venv: $(STAMP) $(KERNEL_JSON) git-filter
+venv: $(STAMP) $(KERNEL_JSON)
 $(STAMP): requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -37,22 +37,17 @@ $(STAMP): requirements-dev.txt pyproject.toml
 $(KERNEL_JSON): $(STAMP) Makefile
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "$(KERNEL_DISPLAY_NAME)" >/dev/null
 
-# git stores notebooks through scripts/nbstripout.sh (.gitattributes): JupyterLab writes
-# your Python's patch version into a notebook it opens, and git should not see that.
-# Outside a git checkout (an unpacked archive) there is nothing to register.
-git-filter:
-	@if git rev-parse --git-dir >/dev/null 2>&1; then \
-	    git config filter.nbstripout.clean "bash scripts/nbstripout.sh" && \
-	    git config filter.nbstripout.smudge cat; fi
-
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # On stop, kernels remove the containers their notebook started (an atexit clean-up that
 # takes a few `docker` calls): give them 30 s instead of 5 before they are killed.
+# The pre-save hook keeps your Python's patch version out of the notebooks JupyterLab
+# saves (notebooks/tutorial/saved_form.py), so opening one leaves `git status` clean.
 lab: venv
 	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(LAB_PORT) $(ALLOW_ROOT) \
-	    --notebook-dir=$(LAB_DIR) --KernelManager.shutdown_wait_time=30
+	    --notebook-dir=$(LAB_DIR) --KernelManager.shutdown_wait_time=30 \
+	    --ContentsManager.pre_save_hook=tutorial.saved_form.pre_save_hook
 
 # Docker-dependent set-up runs only where an engine answers; without one the Docker
 # tests and notebooks are skipped with a reason that says how to get one.

@@ -9,7 +9,6 @@ alone, and stop cleanly; the run then checks that message and stops that noteboo
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -18,7 +17,6 @@ from pathlib import Path
 import nbformat
 
 from browser.findings import cell_problems, prereq_message_problems, where
-from browser.workspace import ROOT
 from tutorial.prereqs import problems as missing_prerequisites
 from tutorial.prereqs import promised
 
@@ -56,13 +54,6 @@ _ALL = """() => Array.from(document.querySelectorAll(
 _CELL = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell"
 
 
-def stored_form(path: Path) -> bytes:
-    """The notebook as git stores it: through the clean filter of .gitattributes."""
-    with path.open("rb") as notebook:
-        return subprocess.run(["bash", str(ROOT / "scripts/nbstripout.sh")], stdin=notebook,
-                              capture_output=True, check=True, timeout=60).stdout
-
-
 @dataclass
 class NotebookRun:
     name: str
@@ -90,7 +81,7 @@ class LabNotebook:
         self.shots = shots
         shots.mkdir(parents=True, exist_ok=True)
         self.notebook = nbformat.read(self.path, as_version=4)
-        self.as_opened = stored_form(self.path)
+        self.as_committed = self.path.read_bytes()
         self.total = len(self.notebook.cells)
 
     def state(self, index: int = 0) -> dict:
@@ -119,14 +110,14 @@ class LabNotebook:
             return False
         time.sleep(2)  # the kernel's language_info reaches the notebook's metadata now
         run.open_seconds = time.monotonic() - began
-        # JupyterLab writes the kernel's language_info into the notebook it opens, with
-        # this machine's Python patch version, which git's clean filter drops. After a
-        # save, anything else it changed would show in a learner's `git status`.
+        # JupyterLab writes the kernel's language_info into the notebook it opens (with
+        # this machine's Python patch version, which `make lab`'s pre-save hook keeps out
+        # of the file). Saved unchanged, anything else it wrote would show in `git status`.
         self.save()
-        if stored_form(self.path) != self.as_opened:
-            run.problems.append("opened marked modified: saved unchanged, it differs from "
-                                "what git stores in more than the Python version (its "
-                                "kernelspec or language_info; run `make notebooks`)")
+        if self.path.read_bytes() != self.as_committed:
+            run.problems.append("opened marked modified: saved unchanged, the file differs "
+                                "from the committed one (its kernelspec or language_info; "
+                                "run `make notebooks`)")
         state = self.state()
         self.check_dialogs(run, state, "on open")
         self.shot(run, "-open")

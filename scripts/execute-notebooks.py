@@ -5,15 +5,15 @@ is not executed, with the reason printed: executing it would only store an error
 
 Every notebook, executed or not, leaves with the kernel metadata JupyterLab writes into a
 notebook it opens (`kernelspec` from the kernel `make lab` installs, `language_info` from
-that kernel's own reply), and in the form git stores (scripts/nbstripout.sh: without the
-Python patch version, which differs between learners, and execution timestamps).
+that kernel's own reply), in the form JupyterLab saves it under `make lab`
+(tutorial.saved_form: without the Python patch version, which differs between learners,
+and without execution timestamps).
 
     .venv/bin/python scripts/execute-notebooks.py [notebooks/0X-....ipynb ...]
 """
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,6 +24,7 @@ from jupyter_client.manager import start_new_kernel
 from nbclient import NotebookClient
 
 from tutorial.prereqs import problems
+from tutorial.saved_form import without_machine_fields
 
 ROOT = Path(__file__).resolve().parents[1]
 KERNEL = "python3"
@@ -48,7 +49,6 @@ def kernel_metadata(name: str = KERNEL) -> dict:
 def main(paths: list[str]) -> int:
     notebooks = [Path(p) for p in paths] or sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
     metadata = kernel_metadata()
-    del metadata["language_info"]["version"]  # what git stores has none (nbstripout.sh)
     for path in notebooks:
         notebook = nbformat.read(path, as_version=4)
         missing = problems(*notebook.metadata.get("tutorial", {}).get("requires", []))
@@ -62,9 +62,9 @@ def main(paths: list[str]) -> int:
             print(f"  done in {time.monotonic() - began:.0f} s")
         before = nbformat.writes(notebook)
         notebook.metadata.update(metadata)
+        without_machine_fields(notebook)
         if not missing or nbformat.writes(notebook) != before:
             nbformat.write(notebook, path)
-            subprocess.run(["bash", str(ROOT / "scripts/nbstripout.sh"), str(path)], check=True)
     return 0
 
 

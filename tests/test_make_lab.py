@@ -59,8 +59,8 @@ def test_installed_kernel_has_the_makefile_display_name():
 def test_notebooks_carry_the_kernel_metadata_jupyterlab_writes():
     """Otherwise JupyterLab writes other metadata into a notebook it opens, and autosave
     rewrites it. The Python patch version is the exception: it differs between learners'
-    machines, so the committed notebooks carry none and git's clean filter
-    (scripts/nbstripout.sh) drops the one JupyterLab writes (see test_git_filter.py)."""
+    machines, so the committed notebooks carry none and `make lab`'s pre-save hook keeps
+    the one JupyterLab writes out of the file (see test_saved_form.py)."""
     expected = kernel_metadata()
     del expected["language_info"]["version"]
     notebooks = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))

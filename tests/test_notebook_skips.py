@@ -26,10 +26,13 @@ NOTEBOOK = "notebooks/06-deploy-to-a-cluster.ipynb"
 
 
 def run_pytest_on_notebook_06(**env: str) -> subprocess.CompletedProcess:
-    environ = {**os.environ, "KUBECONFIG": "/nonexistent/kubeconfig", **env}
+    return run_pytest_on(NOTEBOOK, KUBECONFIG="/nonexistent/kubeconfig", **env)
+
+
+def run_pytest_on(notebook: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "pytest", NOTEBOOK, "-rs"],
-        cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300,
+        [sys.executable, "-m", "pytest", notebook, "-rs"],
+        cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=300,
     )
 
 
@@ -67,6 +70,25 @@ def test_a_promised_cluster_that_is_missing_fails_instead_of_skipping():
     assert "needs what TUTORIAL_REQUIRE promises" in output
     assert "no Kubernetes cluster is configured" in output
     assert not re.search(r"\b\d+ (passed|skipped)\b", output), output
+
+
+def test_without_wrk_and_go_notebook_07_is_skipped_saying_how_to_get_them(tmp_path):
+    """A PATH with neither tool (nor docker): the reason names each and how to install it;
+    promised by TUTORIAL_REQUIRE (as CI does), the same absence fails the run."""
+    notebook = "notebooks/07-measure-it.ipynb"
+    skipped = run_pytest_on(notebook, PATH=str(tmp_path), TUTORIAL_REQUIRE="")
+    output = skipped.stdout + skipped.stderr
+    assert skipped.returncode == 0, output
+    assert "passed" not in output.strip().splitlines()[-1], output
+    reasons = [line for line in output.splitlines() if line.startswith("SKIPPED")]
+    assert reasons, output
+    for line in reasons:
+        assert "wrk: the HTTP load generator `wrk` is not installed" in line
+        assert "sudo apt-get install golang-go" in line and "brew install wrk" in line
+    failed = run_pytest_on(notebook, PATH=str(tmp_path), TUTORIAL_REQUIRE="wrk,go")
+    output = failed.stdout + failed.stderr
+    assert failed.returncode not in (0, 5), output
+    assert "needs what TUTORIAL_REQUIRE promises" in output and "`go`" in output
 
 
 def run_in_kernel(client, code: str) -> list[dict]:
