@@ -28,8 +28,6 @@ from tutorial.containers import host_port, label_args
 from tutorial.net import fetch, wait_for_http
 from tutorial.prereqs import docker_problem
 
-pytestmark = pytest.mark.docker
-
 ROOT = Path(__file__).resolve().parents[1]
 PLATFORM = "linux/arm64"
 TAG = "hello-tornado:pytest-arm64"

@@ -24,8 +24,6 @@ from tutorial.containers import host_port, images, label_args
 from tutorial.net import fetch, wait_for_http
 from tutorial.prereqs import docker_problem
 
-pytestmark = pytest.mark.docker
-
 ROOT = Path(__file__).resolve().parents[1]
 TAG = "hello-tornado:pytest"
 SIZE_BUDGET = 20_000_000  # bytes, as `docker image inspect -f '{{.Size}}'` reports

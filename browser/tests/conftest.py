@@ -9,6 +9,7 @@ from playwright.sync_api import sync_playwright
 from browser import chromium, times
 from browser.lab import Lab
 from browser.workspace import BUILD, make_copy
+from tutorial.containers import leftovers, session_label
 
 SHOTS = BUILD / "shots"
 _RUNS = []
@@ -16,9 +17,16 @@ _RUNS = []
 
 @pytest.fixture(scope="session")
 def lab():
+    """The Lab for the whole run. After the last test that used it, whatever the order:
+    stopping it must leave nothing of the run behind, although every notebook's tab was
+    closed without shutting its kernel down (a failure here is a teardown error)."""
     started = Lab(make_copy()).start()
     yield started
     started.stop()
+    assert started.processes() == [], "processes started by the Lab are still running"
+    label = session_label()
+    assert label, "the session label is set by the root conftest.py"
+    assert leftovers(label) == {"containers": [], "networks": []}
 
 
 @pytest.fixture(scope="session")
