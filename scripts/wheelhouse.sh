@@ -86,7 +86,8 @@ complete() {
 import os, re, sys
 house, arch = sys.argv[1], sys.argv[2]
 have = os.listdir(house) if os.path.isdir(house) else []
-for line in sys.stdin:
+# Read it all before deciding: an early exit would break the pipe of the writer.
+for line in sys.stdin.read().splitlines():
     name, version = re.match(r"([A-Za-z0-9_.-]+)==([^ ;]+)", line).groups()
     stem = re.sub(r"[-_.]+", "_", name).lower() + "-" + version + "-"
     if not any(f.lower().startswith(stem) and f.endswith(".whl")
