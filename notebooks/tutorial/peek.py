@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tutorial.containers import image_exists, images
+from tutorial.containers import images
 from tutorial.shell import run
 
 # The image's own USER. Linux shows another process's /proc/<pid>/root and ns/* only to
@@ -34,9 +34,9 @@ def helper_image() -> str:
 
 def ensure_helper_image() -> str:
     """Pull the helper image if it is not here yet (BuildKit keeps base images in its own
-    cache, not in `docker images`); returns its name."""
+    cache, not in `docker images`); returns its name. Both commands are printed."""
     image = helper_image()
-    if not image_exists(image):
+    if not run(["docker", "image", "ls", "-q", image], quiet=True).strip():
         run(["docker", "pull", image])
     return image
 

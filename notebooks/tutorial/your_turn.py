@@ -123,8 +123,8 @@ def web_container(answer) -> str:
         raise Wrong(f"hello-web runs {image}, not hello-tornado:latest: remove it "
                     "(docker rm -f hello-web) and run the right image.")
     if not answer["State"]["Running"]:
-        raise Wrong(f"hello-web is {answer['State']['Status']}, not running: "
-                    "docker logs hello-web says why.")
+        raise Wrong(f"hello-web is {answer['State']['Status']}, not running: remove it "
+                    "(docker rm hello-web) and start it again with -d.")
     bindings = (answer["HostConfig"].get("PortBindings") or {}).get("8080/tcp")
     if not bindings:
         raise Wrong("hello-web publishes no port 8080: remove it (docker rm -f hello-web) "
