@@ -1,35 +1,73 @@
 """Session-wide safety net for tests and notebooks alike.
 
-Every container and network the tests and notebooks create carries the project label
-and removes itself at the end. Under pytest they also carry this session's own label
-(the session id travels in an environment variable, which notebook kernels inherit); if
-anything with it is still there when the session ends (a crashed kernel, an interrupted
-cell), it is removed here and reported. Nothing another session or a notebook open in
-JupyterLab started is touched.
+Tests, and notebooks 04-07, label every container and network they create. Under pytest
+they also carry this session's own label (the session id travels in an environment
+variable, which notebook kernels inherit); if anything with it is still there when the
+session ends (a crashed kernel, an interrupted cell), it is removed here and reported.
+
+Notebooks 02 and 03 show the commands a learner types, so what they create has fixed
+names and no labels. When this session ran one of them, whatever of those names is
+still there at the end is removed too, also after a failure. Nothing else another
+session or a notebook open in JupyterLab started is touched.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import uuid
 
 from tutorial.containers import SESSION_ENV, remove, session_label
+
+# notebook -> (containers, images) it creates by name and removes in its own "Clean up"
+FIXED_NAMES = {
+    "02-multi-stage-image.ipynb": (["hello-export"],
+                                   ["hello-tornado:builder", "hello-tornado:builder-edited"]),
+    "03-run-the-container.ipynb": (["hello-web", "hello-env", "hello-proc", "hello-oom",
+                                    "hello-sleep", "hello-init"], []),
+}
 
 
 def pytest_configure(config):
     os.environ.setdefault(SESSION_ENV, uuid.uuid4().hex[:12])
 
 
+def _remove_fixed_names(ran: set[str]) -> list[str]:
+    """`docker rm -f` / `docker image rm` the fixed names of the notebooks that ran,
+    where they still exist; the names removed."""
+    containers = [n for nb in ran for n in FIXED_NAMES[nb][0]]
+    images = [n for nb in ran for n in FIXED_NAMES[nb][1]]
+    removed = []
+    if containers:
+        filters = [arg for name in containers for arg in ("--filter", f"name=^{name}$")]
+        found = subprocess.run(["docker", "ps", "-a", *filters, "--format", "{{.Names}}"],
+                               capture_output=True, text=True, timeout=60).stdout.split()
+        if found:
+            subprocess.run(["docker", "rm", "-f", "-v", *found], capture_output=True,
+                           timeout=120, check=False)
+            removed += found
+    for image in images:
+        if subprocess.run(["docker", "image", "rm", image], capture_output=True,
+                          timeout=60).returncode == 0:
+            removed.append(image)
+    return removed
+
+
 def pytest_sessionfinish(session, exitstatus):
     label = session_label()
     if label is None or shutil.which("docker") is None:
         return
+    # nbval items are the notebook's cells; the browser run's are test[NOTEBOOK]
+    ran = {notebook for item in session.items for notebook in FIXED_NAMES
+           if item.path.name == notebook or f"[{notebook}]" in item.name}
     try:
         found = remove(label, echo=False)
-    except (OSError, RuntimeError):
+        fixed = _remove_fixed_names(ran)
+    except (OSError, RuntimeError, subprocess.SubprocessError):
         return  # no engine answers: nothing can have been left running
-    if found["containers"] or found["networks"]:
+    if found["containers"] or found["networks"] or fixed:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter:
-            reporter.write_line(f"removed leftovers of this session: {found}", yellow=True)
+            reporter.write_line(f"removed leftovers of this session: {found}, by name: {fixed}",
+                                yellow=True)

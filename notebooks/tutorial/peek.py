@@ -6,15 +6,15 @@ namespaces and root directory only to root. A helper container started next to i
 the same `/proc` from inside the engine, wherever `docker run` works: Linux as a user in
 the `docker` group, rootless Docker, Docker Desktop on macOS and Windows.
 
-    peek(lab, ["cat", "/proc/1/status"], pid="container:hello03-proc")
-    peek(lab, ["cat", f"/proc/{pid}/status"], pid="host")
+    peek(["cat", "/proc/1/status"], pid="container:hello-proc")
+    peek(["cat", f"/proc/{pid}/status"], pid="host")
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tutorial.containers import Lab, image_exists, images
+from tutorial.containers import images
 from tutorial.shell import run
 
 # The image's own USER. Linux shows another process's /proc/<pid>/root and ns/* only to
@@ -34,25 +34,26 @@ def helper_image() -> str:
 
 def ensure_helper_image() -> str:
     """Pull the helper image if it is not here yet (BuildKit keeps base images in its own
-    cache, not in `docker images`); returns its name."""
+    cache, not in `docker images`); returns its name. Both commands are printed."""
     image = helper_image()
-    if not image_exists(image):
+    if not run(["docker", "image", "ls", "-q", image], quiet=True).strip():
         run(["docker", "pull", image])
     return image
 
 
-def peek(lab: Lab, command: Sequence[str], *, pid: str, host_namespaces: bool = False,
+def peek(command: Sequence[str], *, pid: str, host_namespaces: bool = False,
          quiet: bool = False, check: bool = True) -> str:
     """`docker run --rm` COMMAND in a helper that shares a PID namespace; its output.
 
-    `pid` is `container:NAME` (the target's PID namespace: the target is PID 1 there) or
-    `host` (the engine host's: the target has its host PID, `docker inspect`'s
-    State.Pid). `host_namespaces` also shares the host's network, uts and ipc
-    namespaces, so /proc/self/ns/* shows the host's; otherwise the helper has no network.
+    The command is printed as you would type it. `pid` is `container:NAME` (the
+    target's PID namespace: the target is PID 1 there) or `host` (the engine host's: the
+    target has its host PID, `docker inspect`'s State.Pid). `host_namespaces` also
+    shares the host's network, uts and ipc namespaces, so /proc/self/ns/* shows the
+    host's; otherwise the helper has no network. `--rm` removes the helper when done.
     """
     shared = list(HOST_NAMESPACES) if host_namespaces else ["--network", "none"]
-    argv = ["docker", "run", "--rm", *lab.labels(), "--pid", pid, *shared,
-            "--user", HELPER_USER, helper_image(), *command]
+    argv = ["docker", "run", "--rm", "--pid", pid, *shared, "--user", HELPER_USER,
+            helper_image(), *command]
     return run(argv, quiet=quiet, check=check)
 
 

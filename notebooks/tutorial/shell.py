@@ -43,12 +43,19 @@ def run(
 ) -> str:
     """Run `command`, print `$ command` and its merged stdout/stderr live; return the output.
 
-    `env` adds to (does not replace) the current environment. Raises CommandFailed on a
+    `env` adds to (does not replace) the current environment, and so do leading
+    `NAME=value` words of a string command, as in a shell. Raises CommandFailed on a
     non-zero exit when `check` is true, TimeoutExpired after `timeout` seconds.
     """
     argv = shlex.split(command) if isinstance(command, str) else list(command)
     shown = command if isinstance(command, str) else _display(argv)
     print(f"$ {shown}", flush=True)
+    # `NAME=value command ...`, as typed in a shell: the leading assignments are the
+    # command's environment (e.g. BUILDX_NO_DEFAULT_ATTESTATIONS=1 docker build ...).
+    prefix = {}
+    while isinstance(command, str) and argv and re.fullmatch(r"[A-Za-z_]\w*=.*", argv[0]):
+        name, _, value = argv.pop(0).partition("=")
+        prefix[name] = value
     proc = subprocess.Popen(
         argv,
         stdout=subprocess.PIPE,
@@ -56,7 +63,7 @@ def run(
         text=True,
         errors="replace",
         cwd=cwd,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, **(env or {}), **prefix},
     )
     lines = []
     try:
