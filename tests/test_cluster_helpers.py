@@ -4,13 +4,15 @@ Everything that needs an API server is exercised only where a cluster exists (no
 06); what decides *what to do* is checked here on every machine.
 """
 
+import shutil
 from types import SimpleNamespace as NS
 
 import pytest
 
 from tutorial import cluster as kc
-from tutorial.kustomize import by_identity, kubectl_available, render_with_kubectl
-from tutorial.manifests import load_manifests
+from tutorial.manifests import K8S_DIR, kustomize
+
+kubectl_available = shutil.which("kubectl") is not None
 
 
 @pytest.mark.parametrize("context, names, labels, providers, expected", [
@@ -65,13 +67,12 @@ def test_image_fields_split_a_reference_like_kustomize_edit_set_image(image, fie
     assert kc.image_fields(image) == fields
 
 
-@pytest.mark.skipif(not kubectl_available(), reason="kubectl is not installed")
+@pytest.mark.skipif(not kubectl_available, reason="kubectl is not installed")
 def test_overlay_swaps_only_the_redis_image(tmp_path):
     overlay = kc.write_overlay("hello-microservices/redis:7-bookworm", tmp_path / "overlay")
-    rendered = by_identity(render_with_kubectl(overlay))
-    hardened = by_identity(load_manifests())
-    assert rendered.keys() == hardened.keys()
-    redis = rendered[("Deployment", "redis")]
+    rendered, hardened = kustomize(overlay), kustomize(K8S_DIR)
+    (redis,) = [m for m in rendered if (m["kind"], m["metadata"]["name"]) == ("Deployment",
+                                                                             "redis")]
     assert redis["spec"]["template"]["spec"]["containers"][0]["image"] == \
         "hello-microservices/redis:7-bookworm"
     redis["spec"]["template"]["spec"]["containers"][0]["image"] = "redis:7-alpine"
@@ -158,7 +159,7 @@ def test_kind_script_pins_a_node_image_kubectl_can_talk_to():
 
     pinned = re.search(r'kindest/node:v1\.(\d+)\.\d+@sha256:[0-9a-f]{64}', SCRIPT.read_text())
     assert pinned, "no node image pinned by digest"
-    if kubectl_available():  # kubectl supports one minor version of skew either way
+    if kubectl_available:  # kubectl supports one minor version of skew either way
         client = subprocess.run(["kubectl", "version", "--client", "-o", "json"],
                                 capture_output=True, text=True, timeout=60, check=True)
         import json

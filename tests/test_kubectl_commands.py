@@ -24,6 +24,7 @@ import functools
 import inspect
 import re
 import shlex
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -32,7 +33,7 @@ import pytest
 import yaml
 
 from tutorial import cluster as kc
-from tutorial.kustomize import CLUSTER_SCOPED_KINDS, kubectl_available, render_with_kubectl
+from tutorial.manifests import kustomize as render_with_kubectl
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = [ROOT / "notebooks" / "05-kubernetes-objects.ipynb",
@@ -41,7 +42,9 @@ CLUSTER_PY = ROOT / "notebooks" / "tutorial" / "cluster.py"
 NAMESPACE = kc.NAMESPACE
 PLACEHOLDER = "PLACEHOLDER"  # stands for what an f-string fills in (a pod name, an image)
 
-pytestmark = pytest.mark.skipif(not kubectl_available(), reason="kubectl is not installed")
+pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+#: Kinds that live outside any namespace (in what k8s/ renders).
+CLUSTER_SCOPED_KINDS = {"Namespace"}
 
 #: Subcommands that never touch namespaced objects.
 CLUSTER_WIDE = {"kustomize", "version", "config", "cluster-info", "api-resources", "proxy",
@@ -369,7 +372,7 @@ EDITS = [(where, argv) for where, argv in COMMANDS
 @pytest.fixture(scope="module")
 def hello_deployment_file(tmp_path_factory) -> Path:
     """The hello Deployment exactly as `kubectl apply -k k8s/` creates it, as a file."""
-    (deployment,) = [m for m in render_with_kubectl()
+    (deployment,) = [m for m in render_with_kubectl(kc.ROOT / "k8s")
                      if (m["kind"], m["metadata"]["name"]) == ("Deployment", "hello")]
     path = tmp_path_factory.mktemp("hello") / "deployment.yaml"
     path.write_text(yaml.safe_dump(deployment))
