@@ -166,7 +166,7 @@ def test_worker_runs_the_same_image_as_hello_with_its_own_command(manifests):
     assert worker["command"] == ["/usr/local/bin/python", "-m", "service.worker"]
     dockerfile = (K8S_DIR.parent / "Dockerfile").read_text()
     entrypoint = json.loads(re.search(r"^ENTRYPOINT (.*)$", dockerfile, re.M).group(1))
-    assert entrypoint[:-1] + ["service.worker"] == worker["command"]  # only the module differs
+    assert [*entrypoint[:-1], "service.worker"] == worker["command"]  # only the module differs
     env = {e["name"]: e for e in worker["env"]}
     assert env["REDIS_URL"]["value"] == "redis://redis:6379/0"
     assert env["POD_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}

@@ -157,7 +157,8 @@ def restricted_problems(manifests: Iterable[Manifest]) -> list[str]:
             own = c.get("securityContext") or {}
             where = f"{describe(owner)} container {c['name']!r}"
 
-            def setting(key: str, own: Mapping[str, Any] = own) -> Any:
+            def setting(key: str, own: Mapping[str, Any] = own,
+                        pod: Mapping[str, Any] = pod) -> Any:
                 return own.get(key, pod.get(key))  # the container's, else the pod's
 
             if own.get("privileged"):
