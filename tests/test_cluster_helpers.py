@@ -24,6 +24,12 @@ kubectl_available = shutil.which("kubectl") is not None
     ("renamed", [], [{"minikube.k8s.io/name": "p2"}], [], ("minikube", "p2")),
     ("renamed", [], [{}], ["kind://docker/lab/lab-control-plane"], ("kind", "lab")),
     ("gke_prod", ["n1"], [{}], [None], ("unknown", "gke_prod")),
+    # Docker Desktop's kind-based cluster: same context, kind's node names and providerID.
+    ("docker-desktop", ["desktop-control-plane", "desktop-worker"], [{}, {}],
+     ["kind://docker/desktop/desktop-control-plane", "kind://docker/desktop/desktop-worker"],
+     ("docker-desktop-kind", "desktop")),
+    ("docker-desktop", ["desktop-control-plane"], [{}], [None], ("docker-desktop-kind", "desktop")),
+    ("docker-desktop", ["docker-desktop"], [{}], [None], ("docker-desktop", "docker-desktop")),
 ])
 def test_detect_flavour(context, names, labels, providers, expected):
     assert kc.detect_flavour(context, names, labels, providers) == expected
@@ -35,6 +41,9 @@ def test_load_image_command_per_flavour():
     assert kc.load_image_command("minikube", "p", "img:1")[:3] == ["minikube", "image", "load"]
     assert kc.load_image_command("k3d", "dev", "img:1")[:3] == ["k3d", "image", "import"]
     assert kc.load_image_command("docker-desktop", "docker-desktop", "img:1") is None
+    assert kc.load_image_command("docker-desktop-kind", "desktop", "img:1") is None
+    assert "kind load docker-image img:1 --name desktop" in kc.image_missing_advice(
+        "docker-desktop-kind", "img:1")
     with pytest.raises(ValueError, match="push img:1 to a registry"):
         kc.load_image_command("unknown", "x", "img:1")
 
@@ -46,6 +55,7 @@ def test_load_image_command_per_flavour():
              ["docker", "exec", "n2", "crictl", "rmi", "img:1"]]),
     ("minikube", [["minikube", "image", "rm", "img:1", "--profile", "lab"]]),
     ("docker-desktop", []),
+    ("docker-desktop-kind", []),
 ])
 def test_unload_image_commands_per_flavour(flavour, expected):
     assert kc.unload_image_commands(flavour, "lab", ["n1", "n2"], "img:1") == expected
@@ -178,3 +188,106 @@ def test_kind_script_is_clean_shell():
         checked = subprocess.run(["shellcheck", str(SCRIPT)], capture_output=True, text=True,
                                  timeout=60)
         assert checked.returncode == 0, checked.stdout
+
+
+@pytest.mark.parametrize(("reference", "short"), [
+    ("docker.io/library/hello-tornado:0.1.0", "hello-tornado:0.1.0"),
+    ("docker.io/kindest/kindnetd:v1", "kindest/kindnetd:v1"),
+    ("registry.k8s.io/pause:3.10", "registry.k8s.io/pause:3.10"),
+])
+def test_node_image_names_are_shortened_like_docker_does(reference, short):
+    assert kc.short_image_name(reference) == short
+
+
+# ----------------------------------------------- exercise 2: waiting for a probe failure
+
+FAILED_404 = "Readiness probe failed: HTTP probe failed with statuscode: 404"
+# What the cluster shows, poll after poll, after `kubectl patch` points readiness at /nope:
+# the new pod runs but is not Ready yet, long before its first probe failed.
+RECORDED = [
+    # (not-ready pods, events so far)
+    (["hello-new-x1"], []),  # just started: not ready, no probe has run
+    (["hello-new-x1"], [kc.Event("hello-new-x1", "Scheduled", "assigned")]),
+    (["hello-new-x1"], [kc.Event("hello-new-x1", "Started", "Started container hello")]),
+    (["hello-new-x1"], [kc.Event("hello-new-x1", "Started", "Started container hello"),
+                        kc.Event("hello-new-x1", "Unhealthy", FAILED_404)]),
+]
+
+
+def test_a_running_not_ready_pod_is_no_probe_failure_until_the_kubelet_says_so():
+    seen = [kc.first_probe_failure(pods, events) for pods, events in RECORDED]
+    assert seen[:3] == [None, None, None]
+    assert seen[3] == kc.Event("hello-new-x1", "Unhealthy", FAILED_404)
+
+
+def test_an_old_failure_of_a_pod_that_is_ready_again_does_not_count():
+    old = kc.Event("hello-old-a1", "Unhealthy", FAILED_404)  # e.g. during a Redis outage
+    assert kc.first_probe_failure(["hello-new-x1"], [old]) is None
+
+
+def test_only_the_probe_asked_for_counts():
+    liveness = kc.Event("hello-new-x1", "Unhealthy", "Liveness probe failed: timeout")
+    assert kc.first_probe_failure(["hello-new-x1"], [liveness], "Readiness") is None
+    assert kc.first_probe_failure(["hello-new-x1"], [liveness], "Liveness") == liveness
+
+
+def test_wait_for_probe_failure_polls_until_the_event(monkeypatch):
+    """The live wait, driven by the recorded sequence instead of a cluster."""
+    polls = iter(RECORDED)
+    current = {}
+
+    def live_pods(cluster, selector=kc.HELLO_SELECTOR):
+        pods, _ = current["poll"] = next(polls)
+        return [NS(metadata=NS(name=name), status=NS(conditions=[NS(type="Ready",
+                                                                    status="False")]))
+                for name in pods]
+
+    monkeypatch.setattr(kc, "live_pods", live_pods)
+    monkeypatch.setattr(kc, "probe_failure_events", lambda cluster: current["poll"][1])
+    monkeypatch.setattr(kc.time, "sleep", lambda seconds: None)
+    assert kc.wait_for_probe_failure(None, timeout=60).message == FAILED_404
+
+
+# ------------------------------------------------------------------------- clean-up
+
+
+def test_clean_up_runs_every_step_in_reverse_and_reports_the_failed_one():
+    ran = []
+
+    def fail():
+        ran.append("unload")
+        raise RuntimeError("crictl rmi: image not found")
+
+    cleanup = kc.CleanUp()
+    cleanup.add("delete the namespace", lambda: ran.append("namespace"))
+    cleanup.add("unload hello-tornado:0.1.0", fail)
+    cleanup.add("stop kubectl proxy", lambda: ran.append("proxy"))
+    with pytest.raises(kc.CleanUpFailed) as failure:
+        cleanup.run()
+    assert ran == ["proxy", "unload", "namespace"]  # the step after the failure ran too
+    assert failure.value.failed == [
+        "unload hello-tornado:0.1.0: RuntimeError: crictl rmi: image not found"]
+    assert failure.value.done == ["stop kubectl proxy", "delete the namespace"]
+    assert "crictl rmi" in str(failure.value)
+    assert cleanup.steps == []  # each step runs once
+
+
+def test_clean_up_without_failures_returns_what_it_did():
+    cleanup = kc.CleanUp()
+    cleanup.add("a", lambda: None)
+    cleanup.add("b", lambda: None)
+    assert cleanup.run() == ["b", "a"]
+
+
+def test_nothing_deletes_the_namespace_at_exit():
+    source = (kc.ROOT / "notebooks" / "tutorial" / "cluster.py").read_text()
+    assert "atexit" not in source
+
+
+@pytest.mark.parametrize(("fields", "expected"), [
+    ({"id": "m1", "body": "x"}, "m1"),
+    ({"message": '{"id": "m2", "body": "x"}'}, "m2"),
+    ({"body": "not json"}, None),
+])
+def test_message_id_of_a_stream_entry(fields, expected):
+    assert kc.message_id(fields) == expected
