@@ -101,6 +101,17 @@ def commands_in_code(source: str, constants: dict[str, str]) -> list[list[str]]:
     return found
 
 
+def commands_in_bash(source: str) -> list[list[str]]:
+    """kubectl argv in a `%%bash` cell: each `kubectl ...` up to `)`, `|`, `;`, `&` or `#`."""
+    found = []
+    for line in source.splitlines()[1:]:
+        for text in re.findall(r"\bkubectl [^)|;&#]*", line):
+            argv = shlex.split(text)
+            if argv not in found:
+                found.append(argv)
+    return found
+
+
 def _markdown_argv(line: str) -> list[str] | None:
     line = re.sub(r"\s+#.*$", "", line.strip()).removeprefix("$ ").rstrip(" &")
     if not line.startswith("kubectl ") or "..." in line:
@@ -134,7 +145,9 @@ def notebook_commands(path: Path) -> list[tuple[str, list[str]]]:
     found = []
     for index, cell in enumerate(notebook.cells):
         where = f"{path.name} cell {index}"
-        if cell.cell_type == "code":
+        if cell.cell_type == "code" and cell.source.startswith("%%bash"):
+            found += [(where, argv) for argv in commands_in_bash(cell.source)]
+        elif cell.cell_type == "code":
             found += [(where, argv) for argv in commands_in_code(cell.source, NOTEBOOK_CONSTANTS)]
         elif cell.cell_type == "markdown":
             blocks, spans = commands_in_markdown(cell.source)
@@ -191,6 +204,9 @@ def parse(argv: list[str]) -> tuple[tuple[str, ...], list[tuple[str, str | None]
     positional: list[str] = []
     tokens = iter(argv[1:])
     for token in tokens:
+        if token == "--":  # the end of kubectl's flags: the rest is the command to exec
+            positional += list(tokens)
+            break
         if token.startswith("-") and token != "-":
             name, sep, value = token.partition("=")
             known = {**global_flags(), **(_flags_in(kubectl_help(*path)) if path else {})}
@@ -271,7 +287,16 @@ def test_the_notebooks_show_enough_kubectl_to_be_checked():
                      "logs", "apply --server-side -k", "--dry-run=server",
                      "delete namespace hello-microservices"]:
         assert any(expected in command for command in in_06), f"06 runs no `{expected}`"
-    assert any(where.startswith("05") for where, _ in COMMANDS)
+    in_05 = [" ".join(argv) for where, argv in COMMANDS if where.startswith("05")]
+    assert "kubectl kustomize k8s/base" in in_05 and "kubectl kustomize k8s/" in in_05
+
+
+def test_commands_are_found_in_bash_cells():
+    source = ("%%bash\ndiff -u <(kubectl kustomize build/a) <(kubectl kustomize build/b) "
+              "|| [ $? -eq 1 ]\nkubectl -n hello-microservices get pods | head  # then\n")
+    assert commands_in_bash(source) == [["kubectl", "kustomize", "build/a"],
+                                        ["kubectl", "kustomize", "build/b"],
+                                        ["kubectl", "-n", "hello-microservices", "get", "pods"]]
 
 
 @pytest.mark.parametrize(("where", "argv"), COMMANDS,
@@ -299,6 +324,10 @@ def test_the_parser_finds_nested_subcommands_and_flag_values():
     assert path == ("rollout", "status")
     assert flags == [("-n", NAMESPACE), ("--timeout", "180s")]
     assert positional == ["deployment/hello"]
+    path, flags, positional = parse(shlex.split(
+        "kubectl -n hello-microservices exec deploy/redis -- redis-cli --no-raw XLEN q"))
+    assert path == ("exec",) and flags == [("-n", NAMESPACE)]
+    assert positional == ["deploy/redis", "redis-cli", "--no-raw", "XLEN", "q"]
 
 
 # ------------------------------------------------------------ the Python client's calls
@@ -327,7 +356,7 @@ def client_calls(source: str) -> list[tuple[str, str, ast.Call]]:
 def _client_sources() -> list[tuple[str, str]]:
     notebook = nbformat.read(NOTEBOOKS[1], as_version=4)
     cells = [(f"06 cell {i}", c.source) for i, c in enumerate(notebook.cells)
-             if c.cell_type == "code"]
+             if c.cell_type == "code" and not c.source.startswith("%%")]
     return [("tutorial/cluster.py", CLUSTER_PY.read_text()), *cells]
 
 
