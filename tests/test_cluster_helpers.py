@@ -291,3 +291,29 @@ def test_nothing_deletes_the_namespace_at_exit():
 ])
 def test_message_id_of_a_stream_entry(fields, expected):
     assert kc.message_id(fields) == expected
+
+
+# What `kubectl exec deploy/redis -- redis-cli XINFO GROUPS hello:queue` prints (no
+# terminal: one value a line). Recorded with Debian's redis-server 7.0.15: a stream with a
+# group `workers` whose one consumer read three entries and acknowledged them all.
+XINFO_GROUPS = """name
+workers
+consumers
+1
+pending
+0
+last-delivered-id
+1796563737763-0
+entries-read
+3
+lag
+0
+"""
+
+
+def test_xinfo_groups_output_is_read_as_one_dict_per_group():
+    (group,) = kc.redis_replies(XINFO_GROUPS)
+    assert group["name"] == "workers" and group["consumers"] == "1"
+    assert (group["pending"], group["lag"]) == ("0", "0")
+    assert kc.redis_replies(XINFO_GROUPS * 2)[1]["entries-read"] == "3"
+    assert kc.redis_replies("") == []

@@ -531,13 +531,67 @@ def proxy() -> tuple[Background, str]:
     return background, base
 
 
-def port_forward_redis() -> tuple[Background, int]:
-    """`kubectl -n hello-microservices port-forward svc/redis PORT:6379` on loopback."""
-    port = free_port()
-    background = start(["kubectl", "-n", NAMESPACE, "port-forward", "svc/redis",
-                        f"{port}:6379"])
+def port_forward(target: str, remote_port: int, local_port: int | None = None,
+                 ) -> tuple[Background, int]:
+    """`kubectl -n hello-microservices port-forward TARGET LOCAL:REMOTE` on loopback.
+
+    It tunnels to ONE pod behind `target` (svc/hello picks one and sticks to it) until it
+    is stopped: the way to open a Service in your browser, not a load balancer.
+    """
+    port = local_port or free_port()
+    background = start(["kubectl", "-n", NAMESPACE, "port-forward", target,
+                        f"{port}:{remote_port}"])
     background.wait_for_line(r"Forwarding from 127\.0\.0\.1:\d+", timeout=20)
     return background, port
+
+
+def port_forward_redis() -> tuple[Background, int]:
+    """`kubectl -n hello-microservices port-forward svc/redis PORT:6379` on loopback."""
+    return port_forward("svc/redis", 6379)
+
+
+def redis_replies(output: str) -> list[dict[str, str]]:
+    """`redis-cli XINFO GROUPS key` output, as printed without a terminal (one value a
+    line, field names and values alternating), as one dict per group."""
+    lines = output.splitlines()
+    groups: list[dict[str, str]] = []
+    for name, value in zip(lines[::2], lines[1::2], strict=False):
+        if name == "name":
+            groups.append({})
+        if groups:
+            groups[-1][name] = value
+    return groups
+
+
+def endpoint_addresses(cluster: Cluster, service: str = "hello") -> set[str]:
+    """The Ready addresses in the Service's EndpointSlices (what kube-proxy routes to)."""
+    from kubernetes import client
+
+    slices = client.DiscoveryV1Api(cluster.api).list_namespaced_endpoint_slice(
+        NAMESPACE, label_selector=f"kubernetes.io/service-name={service}")
+    return {address for s in slices.items for e in s.endpoints or []
+            if e.conditions and e.conditions.ready for address in e.addresses}
+
+
+def pod_ips(cluster: Cluster, names: Iterable[str]) -> set[str]:
+    wanted = set(names)
+    return {p.status.pod_ip for p in live_pods(cluster) if p.metadata.name in wanted}
+
+
+def metrics_api_available(cluster: Cluster) -> bool:
+    """Whether the resource metrics API (metrics-server) answers: what an HPA needs."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        service = client.ApiregistrationV1Api(cluster.api).read_api_service(
+            "v1beta1.metrics.k8s.io")
+    except ApiException as exc:
+        if exc.status == 404:
+            return False
+        raise
+    return any(c.type == "Available" and c.status == "True"
+               for c in service.status.conditions or [])
 
 
 def queued_ids(redis_port: int, key: str = "hello:queue") -> set[str]:
