@@ -133,7 +133,7 @@ def run_kind_script(tmp_path, *args, **env):
     import subprocess
 
     bin_dir, log = tmp_path / "bin", tmp_path / "calls.log"
-    bin_dir.mkdir()
+    bin_dir.mkdir(parents=True)
     for tool in ("kind", "docker", "kubectl"):
         (bin_dir / tool).write_text(STUB.format(log=log))
         (bin_dir / tool).chmod(0o755)
@@ -155,6 +155,20 @@ def test_kind_script_creates_the_pinned_node_and_loads_the_image(tmp_path):
     assert f"kind load docker-image {image} --name hello-microservices" in calls
     assert not any("redis" in c for c in calls if c.startswith("kind load"))  # node pulls it
     assert "apply --server-side -f" in output and "namespace.yaml" in output
+
+
+def test_kind_script_installs_metrics_server_only_when_asked(tmp_path):
+    calls, _ = run_kind_script(tmp_path / "plain", REDIS_IMAGE="redis:7-alpine")
+    assert not any("metrics-server" in c for c in calls)
+    calls, _ = run_kind_script(tmp_path / "metrics", REDIS_IMAGE="redis:7-alpine",
+                               METRICS_SERVER="1")
+    context = "kubectl --context kind-hello-microservices"
+    assert (f"{context} apply -f https://github.com/kubernetes-sigs/metrics-server/releases/"
+            "download/v0.7.2/components.yaml") in calls
+    (patch,) = [c for c in calls if " patch deployment metrics-server " in c]
+    assert patch.startswith(f"{context} -n kube-system") and "--kubelet-insecure-tls" in patch
+    assert (f"{context} -n kube-system rollout status deployment/metrics-server "
+            "--timeout=180s") in calls
 
 
 def test_kind_script_loads_a_local_redis_image(tmp_path):
