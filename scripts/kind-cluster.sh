@@ -36,7 +36,8 @@
 # found" for images that carry BuildKit provenance attestations and live in Docker's
 # containerd image store (Docker Desktop's default). `make image` builds without them
 # (BUILDX_NO_DEFAULT_ATTESTATIONS=1, the same as --provenance=false). An image you built
-# yourself with attestations: rebuild it with `docker build --provenance=false ...`.
+# yourself with attestations: rebuild it with `BUILDX_NO_DEFAULT_ATTESTATIONS=1 docker build ...`
+# (BuildKit reads the variable; the legacy builder has no attestations to drop).
 #
 # NetworkPolicy on kind: kind's default network plugin, kindnet, enforces NetworkPolicy
 # since kind 0.24. There are open reports (kubernetes-sigs/kind#3875) of kindnet's policy
