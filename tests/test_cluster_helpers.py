@@ -331,3 +331,91 @@ def test_xinfo_groups_output_is_read_as_one_dict_per_group():
     assert (group["pending"], group["lag"]) == ("0", "0")
     assert kc.redis_replies(XINFO_GROUPS * 2)[1]["entries-read"] == "3"
     assert kc.redis_replies("") == []
+
+
+# `XINFO STREAM hello:queue` and `XINFO GROUPS hello:queue`, recorded with Debian's
+# redis-server 7.0.15: three entries added, two delivered to a consumer, none acknowledged.
+BUSY_STREAM = """length
+3
+radix-tree-keys
+1
+radix-tree-nodes
+2
+last-generated-id
+1796564352366-0
+max-deleted-entry-id
+0-0
+entries-added
+3
+recorded-first-entry-id
+1796564352284-0
+groups
+1
+first-entry
+1796564352284-0
+id
+m1
+last-entry
+1796564352366-0
+id
+m3
+"""
+BUSY_GROUPS = """name
+workers
+consumers
+1
+pending
+2
+last-delivered-id
+1796564352340-0
+entries-read
+2
+lag
+1
+"""
+# The same, when the consumer read both entries, acknowledged and deleted them (XDEL).
+DONE_STREAM = """length
+0
+radix-tree-keys
+0
+radix-tree-nodes
+1
+last-generated-id
+1796564357063-0
+max-deleted-entry-id
+1796564357063-0
+entries-added
+2
+recorded-first-entry-id
+0-0
+groups
+1
+first-entry
+
+last-entry
+
+"""
+DONE_GROUPS = """name
+workers
+consumers
+1
+pending
+0
+last-delivered-id
+1796564357063-0
+entries-read
+2
+lag
+0
+"""
+
+
+def test_a_queue_is_drained_only_when_everything_was_delivered_and_acknowledged():
+    busy = kc.redis_fields(BUSY_STREAM)
+    assert busy["last-generated-id"] == "1796564352366-0" and "first-entry" not in busy
+    (busy_group,) = kc.redis_replies(BUSY_GROUPS)
+    (done_group,) = kc.redis_replies(DONE_GROUPS)
+    assert not kc.queue_drained(busy, busy_group)
+    assert kc.queue_drained(kc.redis_fields(DONE_STREAM), done_group)
+    delivered_not_acked = {**done_group, "pending": "1"}
+    assert not kc.queue_drained(kc.redis_fields(DONE_STREAM), delivered_not_acked)

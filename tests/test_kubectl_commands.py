@@ -289,7 +289,15 @@ def test_the_notebooks_show_enough_kubectl_to_be_checked():
                      "delete pod", "describe pod", "scale deployment/hello --replicas=5",
                      "set image deployment/hello", "set env deployment/hello PORT-",
                      "logs", "apply --server-side -k", "--dry-run=server",
-                     "delete namespace hello-microservices"]:
+                     "delete namespace hello-microservices",
+                     # what issue 20 asked 06 to teach
+                     "run hello-pod", "get pods --show-labels", "label pod",
+                     "get endpointslices -l kubernetes.io/service-name=hello",
+                     "port-forward svc/hello", "logs -l app.kubernetes.io/name=hello --prefix",
+                     "get events", "debug pod/", "--profile=restricted",
+                     "redis-cli XLEN hello:queue", "redis-cli XPENDING hello:queue workers",
+                     "redis-cli XINFO GROUPS hello:queue", "get hpa hello",
+                     "delete pod -l app.kubernetes.io/name=redis"]:
         assert any(expected in command for command in in_06), f"06 runs no `{expected}`"
     in_05 = [" ".join(argv) for where, argv in COMMANDS if where.startswith("05")]
     assert "kubectl kustomize k8s/base" in in_05 and "kubectl kustomize k8s/" in in_05

@@ -563,6 +563,28 @@ def redis_replies(output: str) -> list[dict[str, str]]:
     return groups
 
 
+def redis_fields(output: str, stop: str = "first-entry") -> dict[str, str]:
+    """`redis-cli XINFO STREAM key` output (one value a line) as a dict, up to `stop`, where
+    nested replies (the first and last entries) begin."""
+    lines = output.splitlines()
+    fields: dict[str, str] = {}
+    for name, value in zip(lines[::2], lines[1::2], strict=False):
+        if name == stop:
+            break
+        fields[name] = value
+    return fields
+
+
+def queue_drained(stream: Mapping[str, str], group: Mapping[str, str]) -> bool:
+    """Nothing waits for the group: every entry the stream ever got was delivered to a
+    consumer (last-delivered-id = last-generated-id) and acknowledged (pending 0).
+
+    Unlike `lag`, this holds also when consumers delete the entries they handled.
+    """
+    return (group["pending"] == "0"
+            and group["last-delivered-id"] == stream["last-generated-id"])
+
+
 def endpoint_addresses(cluster: Cluster, service: str = "hello") -> set[str]:
     """The Ready addresses in the Service's EndpointSlices (what kube-proxy routes to)."""
     from kubernetes import client
