@@ -367,3 +367,16 @@ def test_the_autoscaler_owns_the_count_and_its_floor_is_the_base_count(manifests
     hpa = km.find(manifests, "HorizontalPodAutoscaler", "hello")["spec"]
     assert "replicas" not in km.find(manifests, "Deployment", "hello")["spec"]
     assert hpa["minReplicas"] == km.find(base, "Deployment", "hello")["spec"]["replicas"] == 3
+
+
+def test_notebook_05_is_skipped_with_a_reason_where_kubectl_is_missing(monkeypatch):
+    import nbformat
+
+    from tutorial import prereqs
+
+    notebook = nbformat.read(K8S_DIR.parent / "notebooks" / "05-kubernetes-objects.ipynb", 4)
+    assert notebook.metadata["tutorial"]["requires"] == ["docker", "kubectl"]
+    assert prereqs.problems("kubectl") == []
+    monkeypatch.setattr(prereqs.shutil, "which", lambda command: None)
+    (reason,) = prereqs.problems("kubectl")
+    assert "kubectl kustomize" in reason and "kubernetes.io/docs/tasks/tools" in reason
