@@ -2,6 +2,7 @@
 # A local Kubernetes cluster for notebook 06, made with kind ("Kubernetes IN Docker").
 #
 #   bash scripts/kind-cluster.sh          create the cluster (or reuse it) and load the images
+#   METRICS_SERVER=1 bash scripts/kind-cluster.sh   the same, plus metrics-server
 #   bash scripts/kind-cluster.sh delete   remove the cluster again
 #
 # Idempotent: an existing cluster named hello-microservices is reused, and `kind load`
@@ -26,21 +27,26 @@
 #                    official image is pulled by the node; any other is loaded from Docker.
 #   KIND_NODE_IMAGE  node image, i.e. the Kubernetes version (default: pinned below);
 #                    k8s/ needs Kubernetes >= 1.30 (preStop `sleep` handler)
+#   METRICS_SERVER   1: also install metrics-server (v0.7.2, pinned below) with
+#                    --kubelet-insecure-tls, so the HorizontalPodAutoscaler gets CPU
+#                    numbers instead of <unknown>. kind ships none; its kubelets serve
+#                    self-signed certificates, hence the flag (a local cluster only).
 #
 # Images and BuildKit: `kind load docker-image` fails with "ctr: content digest ... not
 # found" for images that carry BuildKit provenance attestations and live in Docker's
 # containerd image store (Docker Desktop's default). `make image` builds without them
 # (BUILDX_NO_DEFAULT_ATTESTATIONS=1, the same as --provenance=false). An image you built
-# yourself with attestations: rebuild it with `docker build --provenance=false ...`.
+# yourself with attestations: rebuild it with `BUILDX_NO_DEFAULT_ATTESTATIONS=1 docker build ...`
+# (BuildKit reads the variable; the legacy builder has no attestations to drop).
 #
 # NetworkPolicy on kind: kind's default network plugin, kindnet, enforces NetworkPolicy
 # since kind 0.24. There are open reports (kubernetes-sigs/kind#3875) of kindnet's policy
-# enforcement also dropping the kubelet's probes to a pod that a policy selects. In k8s/
-# that is exactly one pod, Redis (policy redis-allow-hello). If Redis restarts or never
-# becomes Ready, with "Liveness probe failed"/"Readiness probe failed" in
-# `kubectl -n hello-microservices describe pod -l app.kubernetes.io/name=redis`:
-#   kubectl -n hello-microservices delete networkpolicy redis-allow-hello
-# (Redis is then reachable from every pod in the cluster), or use a newer kind.
+# enforcement also dropping the kubelet's probes to a pod that a policy selects. k8s/
+# avoids the question: Redis is probed with `redis-cli ping` inside its container (an exec
+# probe), hello's policy admits port 8080 from anywhere, and the worker's admits its health
+# port 8081. If a pod still restarts with "Liveness probe failed" in
+# `kubectl -n hello-microservices get events`, delete that pod's policy, e.g.
+#   kubectl -n hello-microservices delete networkpolicy worker
 #
 # Not run by the tests: the machines this project is developed and tested on have kind
 # (Debian's 0.27) but no node image and no registry to fetch one from, so no cluster can
@@ -59,6 +65,8 @@ redis_image="${REDIS_IMAGE:-${images_env_redis:-${official_redis}}}"
 pinned_node_image="kindest/node:v1.32.2@sha256:f226345927d7e348497136874b6d207e0b32cc52154ad8323129352923a3142f"
 node_image="${KIND_NODE_IMAGE:-${pinned_node_image}}"
 written_for_kind="0.27"
+# metrics-server's release manifest, pinned (0.7.x supports Kubernetes 1.19+).
+metrics_server_manifest="https://github.com/kubernetes-sigs/metrics-server/releases/download/v0.7.2/components.yaml"
 min_minor=30
 
 say() { printf 'kind-cluster: %s\n' "$*"; }
@@ -138,6 +146,19 @@ elif docker image inspect "${redis_image}" >/dev/null 2>&1; then
     kind load docker-image "${redis_image}" --name "${cluster}"
 else
     die "${redis_image} (REDIS_IMAGE / build/images.env) is not in local Docker; run 'make base-images' or unset REDIS_IMAGE."
+fi
+
+if [ "${METRICS_SERVER:-0}" = 1 ]; then
+    command -v kubectl >/dev/null 2>&1 || die "METRICS_SERVER=1 needs kubectl (https://kubernetes.io/docs/tasks/tools/)."
+    say "installing metrics-server (${metrics_server_manifest##*/download/}) with --kubelet-insecure-tls ..."
+    kubectl --context "${context}" apply -f "${metrics_server_manifest}"
+    # Idempotent: add the flag only if the Deployment does not have it yet.
+    if ! kubectl --context "${context}" -n kube-system get deployment metrics-server \
+            -o jsonpath='{.spec.template.spec.containers[0].args}' | grep -q kubelet-insecure-tls; then
+        kubectl --context "${context}" -n kube-system patch deployment metrics-server --type=json \
+            -p '[{"op": "add", "path": "/spec/template/spec/containers/0/args/-", "value": "--kubelet-insecure-tls"}]'
+    fi
+    kubectl --context "${context}" -n kube-system rollout status deployment/metrics-server --timeout=180s
 fi
 
 cat <<EOF

@@ -37,7 +37,7 @@ OPTIONAL = {  # command -> what happens without it
 SUBCOMMANDS = {"run"}  # argv lists of `docker` subcommands (tutorial/containers.py)
 BASE = {  # on every Debian system (Essential or Priority: required/important)
     "bash", "cat", "find", "git", "ip", "ldconfig", "dpkg", "ls", "readlink", "sed", "tar",
-    "python3", "env", "id", "chroot",
+    "python3", "env", "id", "chroot", "diff",  # diff: diffutils, Essential in Debian
 }
 
 # Where commands are named: argv lists passed to subprocess (or our run helpers),

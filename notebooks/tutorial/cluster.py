@@ -10,8 +10,6 @@ because a cell needs them in the background: `kubectl proxy` and `kubectl port-f
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import json
 import shutil
 import threading
@@ -33,7 +31,9 @@ REVISION = "deployment.kubernetes.io/revision"
 ROOT = Path(__file__).resolve().parents[2]
 #: What notebook 06 writes (its kustomize overlay, the next release's build context).
 BUILD_DIRS = {"overlay": ROOT / "build" / "k8s-06", "rollout": ROOT / "build" / "rollout"}
-FLAVOURS = ("kind", "minikube", "k3d", "docker-desktop")
+#: docker-desktop: Docker Desktop's kubeadm cluster (shares the engine's images);
+#: docker-desktop-kind: its kind-based cluster (Docker Desktop 4.38+, nodes desktop-*).
+FLAVOURS = ("kind", "minikube", "k3d", "docker-desktop", "docker-desktop-kind")
 
 
 # ------------------------------------------------------------------- which cluster
@@ -59,14 +59,22 @@ def detect_flavour(
     """(flavour, cluster name) from the context name, else from the nodes.
 
     kind names its contexts `kind-<cluster>` and sets providerID `kind://docker/<cluster>/...`;
-    k3d uses `k3d-<cluster>`; minikube labels its nodes `minikube.k8s.io/name=<profile>`;
-    Docker Desktop's context and node are both `docker-desktop`.
+    k3d uses `k3d-<cluster>`; minikube labels its nodes `minikube.k8s.io/name=<profile>`.
+    Docker Desktop keeps the context `docker-desktop` for both of its cluster kinds: with
+    the kubeadm provisioner its one node is called `docker-desktop` too; with the kind
+    provisioner (Docker Desktop 4.38+) the nodes are `desktop-control-plane`,
+    `desktop-worker`, ... and carry a `kind://` providerID.
     """
     node_names, node_labels = list(node_names), list(node_labels)
+    provider_ids = list(provider_ids)
+    kind_based = any(n.startswith("desktop-") for n in node_names) or any(
+        (p or "").startswith("kind://") for p in provider_ids)
     if context.startswith("kind-"):
         return "kind", context.removeprefix("kind-")
     if context.startswith("k3d-"):
         return "k3d", context.removeprefix("k3d-")
+    if context == "docker-desktop" and kind_based:
+        return "docker-desktop-kind", "desktop"
     if context == "docker-desktop" or "docker-desktop" in node_names:
         return "docker-desktop", "docker-desktop"
     for labels in node_labels:
@@ -119,19 +127,40 @@ def kubectl_problem() -> str | None:
             "where packaged; minikube users: `minikube kubectl --` works too).")
 
 
-def delete_namespace_at_exit(cluster: Cluster) -> None:
-    """When the kernel stops, delete the namespace a failed run left (without waiting).
+class CleanUp:
+    """What a notebook must undo, undone in reverse order: every step, even after a failure.
 
-    Registered only once the cluster is known to be one this notebook handles. The
-    notebook's first step deletes a leftover namespace and WAITS until it is gone, so a
-    re-run never meets "namespace is being terminated".
+    Each step is registered only once it is needed (an image is unloaded only if this
+    notebook loaded it). `run()` runs them all, each in its own try, then raises one
+    error naming every step that failed, so a failed `crictl rmi` cannot skip the rest.
+    Nothing runs by itself at exit: deleting a namespace is a step you see.
     """
-    def delete() -> None:
-        with contextlib.suppress(Exception):
-            if namespace_exists(cluster):
-                cluster.core.delete_namespace(NAMESPACE, _request_timeout=10)
 
-    atexit.register(delete)
+    def __init__(self) -> None:
+        self.steps: list[tuple[str, Callable[[], object]]] = []
+
+    def add(self, description: str, step: Callable[[], object]) -> None:
+        self.steps.append((description, step))
+
+    def run(self) -> list[str]:
+        done, failed = [], []
+        while self.steps:
+            description, step = self.steps.pop()
+            try:
+                step()
+            except Exception as exc:  # every step runs; the failures are raised together
+                failed.append(f"{description}: {type(exc).__name__}: {exc}")
+            else:
+                done.append(description)
+        if failed:
+            raise CleanUpFailed(failed, done)
+        return done
+
+
+class CleanUpFailed(RuntimeError):
+    def __init__(self, failed: list[str], done: list[str]) -> None:
+        super().__init__("clean-up steps failed (the others ran):\n- " + "\n- ".join(failed))
+        self.failed, self.done = failed, done
 
 
 # ------------------------------------------------------------------ images in and out
@@ -149,6 +178,10 @@ def load_image_command(flavour: str, name: str, image: str) -> list[str] | None:
         "minikube": ["minikube", "image", "load", image, "--profile", name],
         "k3d": ["k3d", "image", "import", image, "--cluster", name],
         "docker-desktop": None,
+        # Docker Desktop's kind-based nodes have their own containerd, like kind's: the
+        # notebook checks the node's image list afterwards (images_on_nodes) and says what
+        # to do if the image is still not there.
+        "docker-desktop-kind": None,
     }
     if flavour not in commands:
         raise ValueError(
@@ -169,9 +202,42 @@ def unload_image_commands(flavour: str, name: str, nodes: Iterable[str],
         return [["docker", "exec", node, "crictl", "rmi", image] for node in nodes]
     if flavour == "minikube":
         return [["minikube", "image", "rm", image, "--profile", name]]
-    if flavour == "docker-desktop":
+    if flavour in ("docker-desktop", "docker-desktop-kind"):
         return []
     raise ValueError(f"cannot tell how to remove images from this cluster ({flavour})")
+
+
+def images_on_nodes(cluster: Cluster) -> set[str]:
+    """Every image reference the nodes report having (`kubectl get nodes -o yaml`, images:),
+    short form: `docker.io/library/hello-tornado:0.1.0` -> `hello-tornado:0.1.0`."""
+    found = set()
+    for node in cluster.core.list_node(_request_timeout=10).items:
+        for image in node.status.images or []:
+            found |= {short_image_name(n) for n in image.names or []}
+    return found
+
+
+def short_image_name(reference: str) -> str:
+    for prefix in ("docker.io/library/", "docker.io/"):
+        if reference.startswith(prefix):
+            return reference.removeprefix(prefix)
+    return reference
+
+
+def image_missing_advice(flavour: str, image: str) -> str:
+    """What to do when a node still lacks `image` after the notebook's loading step."""
+    advice = {
+        "docker-desktop-kind": (
+            "Docker Desktop's kind-based cluster has its own image store. If `kind get "
+            f"clusters` lists `desktop`, run `kind load docker-image {image} --name desktop`; "
+            "otherwise switch Settings -> Kubernetes to the kubeadm provisioner (it shares "
+            "Docker's images), or use `bash scripts/kind-cluster.sh`."),
+        "docker-desktop": (
+            "Docker Desktop's kubeadm cluster should see Docker's images: is `docker` "
+            "talking to Docker Desktop's engine (`docker context show`)?"),
+    }
+    return (f"no node of this cluster has {image}. " + advice.get(
+        flavour, "Load it (see the table above) and re-run this cell."))
 
 
 def write_next_release(base: str, tag: str, directory: Path = BUILD_DIRS["rollout"]) -> Path:
@@ -378,6 +444,51 @@ def pod_problems(cluster: Cluster, selector: str = HELLO_SELECTOR) -> list[dict]
     return problems
 
 
+@dataclass(frozen=True)
+class Event:
+    """The part of an Event (`kubectl get events`) the waits below read."""
+
+    pod: str  # involvedObject.name
+    reason: str  # e.g. Unhealthy, BackOff, Failed
+    message: str  # e.g. "Readiness probe failed: HTTP probe failed with statuscode: 404"
+
+
+def first_probe_failure(not_ready: Iterable[str], events: Iterable[Event],
+                        probe: str = "Readiness") -> Event | None:
+    """The first `Unhealthy` event of a `probe` failure for one of the NOT-ready pods.
+
+    A new pod is not Ready between its start and its first readiness probe: being
+    not-ready is not yet a probe failure, so it never counts on its own. Only the
+    kubelet's event says the probe ran and failed — that is what `describe` will show.
+    Events of pods that are Ready again (an old failure) do not count either.
+    """
+    pods = set(not_ready)
+    for event in events:
+        if (event.pod in pods and event.reason == "Unhealthy"
+                and event.message.startswith(f"{probe} probe failed")):
+            return event
+    return None
+
+
+def probe_failure_events(cluster: Cluster) -> list[Event]:
+    """`kubectl -n hello-microservices get events --field-selector reason=Unhealthy`."""
+    events = cluster.core.list_namespaced_event(NAMESPACE, field_selector="reason=Unhealthy")
+    return [Event(e.involved_object.name, e.reason, e.message or "") for e in events.items]
+
+
+def wait_for_probe_failure(cluster: Cluster, probe: str = "Readiness",
+                           timeout: float = 180) -> Event:
+    """Block until a not-ready hello pod has a `probe` failure event; return that event."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        not_ready = [p.metadata.name for p in live_pods(cluster) if not is_ready(p)]
+        if found := first_probe_failure(not_ready, probe_failure_events(cluster), probe):
+            return found
+        time.sleep(1)
+    raise TimeoutError(f"no {probe} probe failure of a not-ready hello pod within "
+                       f"{timeout:.0f} s; pods: {pod_problems(cluster)}")
+
+
 def wait_for_reason(cluster: Cluster, reasons: Iterable[str], timeout: float = 180) -> dict:
     """The first hello pod whose container waits with one of `reasons` (e.g. CrashLoopBackOff)."""
     reasons = set(reasons)
@@ -420,24 +531,121 @@ def proxy() -> tuple[Background, str]:
     return background, base
 
 
-def port_forward_redis() -> tuple[Background, int]:
-    """`kubectl -n hello-microservices port-forward svc/redis PORT:6379` on loopback."""
-    port = free_port()
-    background = start(["kubectl", "-n", NAMESPACE, "port-forward", "svc/redis",
-                        f"{port}:6379"])
+def port_forward(target: str, remote_port: int, local_port: int | None = None,
+                 ) -> tuple[Background, int]:
+    """`kubectl -n hello-microservices port-forward TARGET LOCAL:REMOTE` on loopback.
+
+    It tunnels to ONE pod behind `target` (svc/hello picks one and sticks to it) until it
+    is stopped: the way to open a Service in your browser, not a load balancer.
+    """
+    port = local_port or free_port()
+    background = start(["kubectl", "-n", NAMESPACE, "port-forward", target,
+                        f"{port}:{remote_port}"])
     background.wait_for_line(r"Forwarding from 127\.0\.0\.1:\d+", timeout=20)
     return background, port
 
 
+def port_forward_redis() -> tuple[Background, int]:
+    """`kubectl -n hello-microservices port-forward svc/redis PORT:6379` on loopback."""
+    return port_forward("svc/redis", 6379)
+
+
+def redis_replies(output: str) -> list[dict[str, str]]:
+    """`redis-cli XINFO GROUPS key` output, as printed without a terminal (one value a
+    line, field names and values alternating), as one dict per group."""
+    lines = output.splitlines()
+    groups: list[dict[str, str]] = []
+    for name, value in zip(lines[::2], lines[1::2], strict=False):
+        if name == "name":
+            groups.append({})
+        if groups:
+            groups[-1][name] = value
+    return groups
+
+
+def redis_fields(output: str, stop: str = "first-entry") -> dict[str, str]:
+    """`redis-cli XINFO STREAM key` output (one value a line) as a dict, up to `stop`, where
+    nested replies (the first and last entries) begin."""
+    lines = output.splitlines()
+    fields: dict[str, str] = {}
+    for name, value in zip(lines[::2], lines[1::2], strict=False):
+        if name == stop:
+            break
+        fields[name] = value
+    return fields
+
+
+def queue_drained(stream: Mapping[str, str], group: Mapping[str, str]) -> bool:
+    """Nothing waits for the group: every entry the stream ever got was delivered to a
+    consumer (last-delivered-id = last-generated-id) and acknowledged (pending 0).
+
+    Unlike `lag`, this holds also when consumers delete the entries they handled.
+    """
+    return (group["pending"] == "0"
+            and group["last-delivered-id"] == stream["last-generated-id"])
+
+
+def endpoint_addresses(cluster: Cluster, service: str = "hello") -> set[str]:
+    """The Ready addresses in the Service's EndpointSlices (what kube-proxy routes to)."""
+    from kubernetes import client
+
+    slices = client.DiscoveryV1Api(cluster.api).list_namespaced_endpoint_slice(
+        NAMESPACE, label_selector=f"kubernetes.io/service-name={service}")
+    return {address for s in slices.items for e in s.endpoints or []
+            if e.conditions and e.conditions.ready for address in e.addresses}
+
+
+def pod_ips(cluster: Cluster, names: Iterable[str]) -> set[str]:
+    wanted = set(names)
+    return {p.status.pod_ip for p in live_pods(cluster) if p.metadata.name in wanted}
+
+
+def metrics_api_available(cluster: Cluster) -> bool:
+    """Whether the resource metrics API (metrics-server) answers: what an HPA needs."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        service = client.ApiregistrationV1Api(cluster.api).read_api_service(
+            "v1beta1.metrics.k8s.io")
+    except ApiException as exc:
+        if exc.status == 404:
+            return False
+        raise
+    return any(c.type == "Available" and c.status == "True"
+               for c in service.status.conditions or [])
+
+
 def queued_ids(redis_port: int, key: str = "hello:queue") -> set[str]:
-    """The ids of every message in the Redis list (LRANGE key 0 -1)."""
+    """The ids of every message still in the queue `key`, a Redis stream or a list.
+
+    A stream entry (XRANGE) carries the id in a field `id`, or inside a JSON field; a
+    list item (LRANGE) is the JSON message itself.
+    """
     import redis
 
-    client = redis.Redis(host="127.0.0.1", port=redis_port, socket_timeout=10)
+    client = redis.Redis(host="127.0.0.1", port=redis_port, socket_timeout=10,
+                         decode_responses=True)
     try:
+        if client.type(key) == "stream":
+            return {message_id(fields) for _, fields in client.xrange(key)} - {None}
         return {json.loads(item)["id"] for item in client.lrange(key, 0, -1)}
     finally:
         client.close()
+
+
+def message_id(fields: Mapping[str, str]) -> str | None:
+    """The message id in a stream entry's fields: {"id": ...} or a JSON value holding one."""
+    if "id" in fields:
+        return fields["id"]
+    for value in fields.values():
+        try:
+            decoded = json.loads(value)
+        except ValueError:
+            continue
+        if isinstance(decoded, dict) and "id" in decoded:
+            return decoded["id"]
+    return None
 
 
 @dataclass

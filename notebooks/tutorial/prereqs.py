@@ -103,6 +103,11 @@ TOOLS = {
     "wrk": "the HTTP load generator `wrk` is not installed. Debian/Ubuntu: "
            "`sudo apt-get install wrk`; macOS: `brew install wrk`; with Docker Desktop "
            "on Windows, install it in your WSL distribution (`sudo apt-get install wrk`).",
+    "kubectl": "`kubectl` is not installed (notebook 05 renders the manifests with `kubectl "
+               "kustomize`, which needs no cluster). Install it: "
+               "https://kubernetes.io/docs/tasks/tools/ (Debian trixie and newer: "
+               "`sudo apt-get install kubectl`; macOS: `brew install kubectl`; Docker "
+               "Desktop ships one).",
     "go": "the Go toolchain (`go`) is not installed. Debian/Ubuntu: "
           "`sudo apt-get install golang-go`; macOS: `brew install go`; Windows: the "
           "installer from https://go.dev/dl/ or, in WSL, `sudo apt-get install golang-go`.",

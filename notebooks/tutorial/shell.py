@@ -25,6 +25,20 @@ def _display(argv: Sequence[str]) -> str:
     return shlex.join(shown)
 
 
+def _assignments(argv: Sequence[str]) -> tuple[dict[str, str], list[str]]:
+    """`NAME=value cmd ...` as a shell reads it: leading assignments go to cmd's environment.
+
+    So a cell can show `BUILDX_NO_DEFAULT_ATTESTATIONS=1 docker build ...` exactly as a
+    learner types it in a terminal, and run exactly that.
+    """
+    argv = list(argv)
+    assignments = {}
+    while argv and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", argv[0]):
+        name, _, value = argv.pop(0).partition("=")
+        assignments[name] = value
+    return assignments, argv
+
+
 class CommandFailed(RuntimeError):
     def __init__(self, command: str, returncode: int, output: str) -> None:
         tail = "\n".join(output.rstrip().splitlines()[-20:])
@@ -50,12 +64,7 @@ def run(
     argv = shlex.split(command) if isinstance(command, str) else list(command)
     shown = command if isinstance(command, str) else _display(argv)
     print(f"$ {shown}", flush=True)
-    # `NAME=value command ...`, as typed in a shell: the leading assignments are the
-    # command's environment (e.g. BUILDX_NO_DEFAULT_ATTESTATIONS=1 docker build ...).
-    prefix = {}
-    while isinstance(command, str) and argv and re.fullmatch(r"[A-Za-z_]\w*=.*", argv[0]):
-        name, _, value = argv.pop(0).partition("=")
-        prefix[name] = value
+    assignments, argv = _assignments(argv)
     proc = subprocess.Popen(
         argv,
         stdout=subprocess.PIPE,
@@ -63,7 +72,7 @@ def run(
         text=True,
         errors="replace",
         cwd=cwd,
-        env={**os.environ, **(env or {}), **prefix},
+        env={**os.environ, **(env or {}), **assignments},
     )
     lines = []
     try:
