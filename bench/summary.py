@@ -6,6 +6,7 @@ it on a loaded file as well as on a fresh run.
 
 from __future__ import annotations
 
+import re
 import statistics
 
 MB = 1_000_000  # docker's MB
@@ -27,18 +28,17 @@ SETUPS = {
 }
 SCALE = ("scale_1", "scale_2", "scale_3")
 
-# ratio -> (numerator setup, denominator setup, what it says)
-RATIOS = {
-    "get_vs_go": ("get_direct", "go_direct", "GET / vs the Go server, direct"),
-    "bare_vs_go": ("bare_get", "go_direct", "bare Tornado GET / vs the Go server, direct"),
-    "get_vs_bare": ("get_direct", "bare_get", "service GET / vs bare Tornado, direct"),
-    "post_vs_get": ("post_direct", "get_direct", "POST /enqueue vs GET /, direct"),
-    "go_published_vs_direct": ("go_published", "go_direct", "Go GET /: published vs direct"),
-    "get_published_vs_direct": ("get_published", "get_direct",
-                                "service GET /: published vs direct"),
-    "scale_2_vs_1": ("scale_2", "scale_1", "GET /, 2 replicas vs 1 (CPU-limited)"),
-    "scale_3_vs_1": ("scale_3", "scale_1", "GET /, 3 replicas vs 1 (CPU-limited)"),
-}
+# ratio -> (numerator setup, denominator setup, what it says), from "num / den: what"
+RATIOS = {name: tuple(re.split(r" / |: ", spec, maxsplit=2)) for name, spec in {
+    "get_vs_go": "get_direct / go_direct: GET / vs the Go server, direct",
+    "bare_vs_go": "bare_get / go_direct: bare Tornado GET / vs the Go server, direct",
+    "get_vs_bare": "get_direct / bare_get: service GET / vs bare Tornado, direct",
+    "post_vs_get": "post_direct / get_direct: POST /enqueue vs GET /, direct",
+    "go_published_vs_direct": "go_published / go_direct: Go GET /: published vs direct",
+    "get_published_vs_direct": "get_published / get_direct: service GET /: published vs direct",
+    "scale_2_vs_1": "scale_2 / scale_1: GET /, 2 replicas vs 1 (CPU-limited)",
+    "scale_3_vs_1": "scale_3 / scale_1: GET /, 3 replicas vs 1 (CPU-limited)",
+}.items()}
 # The targets of issue 22: the service near Tornado's own cost per request.
 TARGETS = {"get_vs_bare": 0.9, "post_vs_get": 0.7}
 
