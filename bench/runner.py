@@ -113,17 +113,16 @@ def run(plan: Plan = FULL) -> dict:
     run_id = uuid.uuid4().hex[:8]
     prefix = f"bench-{run_id}"
     lab = Lab("bench", label=f"hello-microservices/bench={run_id}", echo=False)
-    servers = None
+    servers = Servers(lab, prefix)
     try:
         log(f"start-up: docker run -> first 200, {plan.startup_runs} runs of each image")
         starts = images.startup(lab, prefix, {k: built[k]["tag"] for k in
                                                ("go", "production", "venv")}, plan.startup_runs)
-        servers = Servers(lab, prefix, built, plan.scale_cpus)
+        servers.start(built, plan.scale_cpus)
         log(f"up: {len(servers.targets)} targets; replicas limited to {plan.scale_cpus} CPU")
         measured = measure_all(servers, plan, log)
     finally:
-        if servers is not None:
-            servers.close()
+        servers.close()
         removed = lab.remove_all()
         log(f"removed {len(removed['containers'])} containers, {len(removed['networks'])} "
             "network; entry points stopped")
@@ -163,5 +162,5 @@ def fresh(path: Path, image_id: str, now: float | None = None) -> dict | None:
         return None
     age = (now or time.time()) - data.get("created_unix", 0)
     measured = data.get("images", {}).get("production", {}).get("id")
-    return data if data.get("schema") == SCHEMA and age < MAX_AGE_S and \
-        measured == image_id else None
+    ok = data.get("schema") == SCHEMA and age < MAX_AGE_S and measured == image_id
+    return data if ok else None

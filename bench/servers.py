@@ -56,17 +56,21 @@ class Target:
 
 
 class Servers:
-    def __init__(self, lab: Lab, prefix: str, built: dict[str, dict], scale_cpus: float) -> None:
-        self.lab, self.prefix, self.entry_points = lab, prefix, []
+    def __init__(self, lab: Lab, prefix: str) -> None:
+        self.lab, self.prefix = lab, prefix
+        self.entry_points: list[Background] = []
+        self.targets: dict[str, Target] = {}
+
+    def start(self, built: dict[str, dict], scale_cpus: float) -> None:
+        """Every server, each ready (`close()` stops the entry points, also after a failure)."""
         go, hello = built["go"]["tag"], built["production"]["tag"]
         redis_image = images()["REDIS_IMAGE"]
         # Published: a bridge network of our own; ports published on 127.0.0.1 only.
-        lab.network(net := self.name("net"))
-        lab.container(self.name("redis"), redis_image, network=net)
-        t = self.targets = {
-            "go_published": self.published("go", go),
-            "service_published": self.published("hello", hello, net, Redis(self.name("redis"))),
-        }
+        self.lab.network(net := self.name("net"))
+        self.lab.container(self.name("redis"), redis_image, network=net)
+        t = self.targets
+        t["go_published"] = self.published("go", go)
+        t["service_published"] = self.published("hello", hello, net, Redis(self.name("redis")))
         # Direct: the host network, every server bound to 127.0.0.1.
         port = free_port()
         self.direct("redis-host", redis_image, command=[
