@@ -3,7 +3,7 @@
 #   make test       unit/integration tests + every notebook (pytest --nbval)
 #   make image      build hello-tornado:latest (and :VERSION); PLATFORM=linux/arm64 for arm64
 #   make bench      measure sizes, start-up, requests/s (build/bench.json)
-#   make measured   make bench, then put its table into README.md's "Measured" section
+#   make measured   make bench, then its report as Markdown for README.md (build/measured.md)
 #   make notebooks  re-execute the notebooks in place (refreshes committed outputs)
 #   make test-browser  every notebook in JupyterLab in Chromium, cell by cell (build/browser/)
 #   make screenshots   refresh the README's pictures in docs/ from a browser run
@@ -103,18 +103,17 @@ base-images-arm64: venv
 	WHEEL_ARCH=aarch64 WHEELHOUSE=build/wheelhouse-aarch64 PIP="$(BIN)/python -m pip" \
 	    bash scripts/wheelhouse.sh
 
-# Bounded measurements (sizes, start-up, req/s on two paths, event loops, replicas,
-# memory); installs wrk and Go if absent. Writes build/bench.json, prints the table
-# with the ratios that matter, also as Markdown.
+# Bounded measurements (sizes, start-up, req/s and CPU per request on two paths, bare
+# Tornado, replicas, memory); needs wrk and Go. Writes build/bench.json, prints the report.
 bench: image
 	$(BIN)/python -m bench
 	# A burst of 2,000 simultaneous POSTs and /readyz during it (service + redis-server on loopback).
 	$(BIN)/python -m bench.burst
 
-# One command for a fresh measurement in README.md's "Measured" section: measure, then
-# write the table (`python -m bench.readme` alone rewrites it from build/bench.json).
+# A fresh measurement as Markdown, to paste into README.md's "Measured" section.
 measured: bench
-	$(BIN)/python -m bench.readme
+	$(BIN)/python -m bench --markdown > build/measured.md
+	@echo "build/measured.md: paste it into README.md's Measured section to publish it"
 
 # Notebooks whose prerequisites are missing here (e.g. a cluster) are left as they are.
 notebooks: venv

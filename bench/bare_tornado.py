@@ -1,10 +1,8 @@
-"""A bare Tornado "Hello World", run by the benchmark inside the production image.
+"""Bare Tornado "Hello World": the floor under the service's `GET /`, in the same image.
 
-The floor under the service's `GET /`: Tornado's defaults, one handler, nothing of
-ours (no request tracking, no timeouts, no access log). The service's CPU per request
-over this one's is what our code adds; this one's over the Go server's is what Tornado
-and Python cost, which no change to service/ can remove. The benchmark passes this
-file's text to `python -c`, so nothing is mounted or installed.
+Tornado's defaults, one handler, nothing of ours (no request tracking, no timeouts, no
+access log): the service's CPU per request over this one's is what our code adds. The
+benchmark passes this file's text to `python -c`, so nothing is mounted or installed.
 """
 
 import asyncio
@@ -19,8 +17,8 @@ class Hello(tornado.web.RequestHandler):
 
 
 async def main() -> None:
-    app = tornado.web.Application([(r"/", Hello)])
-    app.listen(int(os.environ["PORT"]), os.environ["ADDRESS"])
+    tornado.web.Application([(r"/", Hello)]).listen(int(os.environ["PORT"]),
+                                                    os.environ["ADDRESS"])
     await asyncio.Event().wait()
 
 

@@ -1,178 +1,49 @@
-"""Load with wrk: run it (one process per target URL, in parallel), parse, combine.
+"""Load with wrk: the command line the benchmark runs, and the report wrk prints.
 
-wrk takes one URL. For several replicas we run one wrk per replica at the same time,
-each with its share of the connections, and add up what they report: this is what a
-load balancer in front of the replicas would see, minus the balancer's own cost.
-Latency percentiles cannot be merged exactly from three summaries; we keep the worst
-of the three for each percentile (an upper bound of the merged one).
+    wrk -t2 -c32 -d4s --latency --timeout 2s -s bench/post.lua http://127.0.0.1:PORT/enqueue
 
-bench/report.lua makes wrk print one line `BENCH_WRK {json}` after its run.
+wrk keeps `-c` connections busy for `-d` seconds, each sending its next request as soon as
+the last answer arrives; `--latency` adds percentiles. We parse the report a terminal shows.
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import re
 
-from bench import BENCH_DIR
+from bench import ROOT
+from tutorial.shell import run
 
-MARKER = "BENCH_WRK "
-SOCKET_ERRORS = ("connect", "read", "write", "timeout")
-PERCENTILES = ("p50", "p90", "p99")
+TO_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
 
 
-class WrkFailed(RuntimeError):
-    pass
+def command(url: str, *, script: str | None = None, threads: int = 2, connections: int = 32,
+            duration_s: int = 4) -> list[str]:
+    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration_s}s", "--latency",
+            "--timeout", "2s"]
+    return argv + (["-s", f"bench/{script}"] if script else []) + [url]
 
 
-@dataclass
-class WrkResult:
-    """What one wrk process reported. Latencies in milliseconds."""
+def parse(report: str) -> dict:
+    """wrk's report -> req/s, counts and latency percentiles (ms)."""
+    def count(pattern: str) -> int:
+        return sum(int(n) for n in re.findall(pattern, report))
 
-    requests: int
-    duration_s: float
-    errors: dict[str, int]
-    latency_ms: dict[str, float]
-    connections: int = 0
-    url: str = ""
-    bytes: int = 0
-
-    @property
-    def rps(self) -> float:
-        return self.requests / self.duration_s if self.duration_s else 0.0
-
-    @property
-    def non_2xx(self) -> int:
-        """Responses with status > 399 (wrk's errors.status); wrk counts 3xx as success,
-        and the service never answers 3xx on the paths measured."""
-        return self.errors.get("status", 0)
-
-    @property
-    def socket_errors(self) -> int:
-        return sum(self.errors.get(kind, 0) for kind in SOCKET_ERRORS)
-
-    @property
-    def ok(self) -> int:
-        """Completed responses that were not errors: the 2xx (and 3xx) answers."""
-        return self.requests - self.non_2xx
+    requests = re.search(r"(\d+) requests in ", report)
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", report)
+    if not (requests and rps):
+        raise ValueError(f"not a wrk report:\n{report.strip()}")
+    non_2xx = count(r"Non-2xx or 3xx responses: (\d+)")
+    return {
+        "rps": float(rps.group(1)), "requests": int(requests.group(1)),
+        "ok": int(requests.group(1)) - non_2xx, "non_2xx": non_2xx,
+        "socket_errors": count(r"(?:connect|read|write|timeout) (\d+)"),
+        "latency_ms": {f"p{q}": round(float(value) * TO_MS[unit], 3) for q, value, unit
+                       in re.findall(r"^\s+(50|90|99)%\s+([\d.]+)([a-z]+)$", report, re.M)},
+    }
 
 
-def parse(output: str, *, url: str = "", connections: int = 0) -> WrkResult:
-    """The BENCH_WRK line of wrk's output (from bench/report.lua), as a WrkResult."""
-    for line in output.splitlines():
-        if line.startswith(MARKER):
-            data = json.loads(line[len(MARKER):])
-            break
-    else:
-        raise WrkFailed("wrk printed no BENCH_WRK line (was it run with -s bench/report.lua "
-                        f"or bench/post.lua?). Its output:\n{output.strip()}")
-    latency = {key: round(value / 1000.0, 3) for key, value in data["latency_us"].items()}
-    return WrkResult(
-        requests=int(data["requests"]),
-        duration_s=data["duration_us"] / 1e6,
-        errors={key: int(value) for key, value in data["errors"].items()},
-        latency_ms=latency,
-        connections=connections,
-        url=url,
-        bytes=int(data.get("bytes", 0)),
-    )
-
-
-@dataclass
-class LoadResult:
-    """One setup under load: the sum of its wrk processes."""
-
-    parts: list[WrkResult] = field(default_factory=list)
-
-    @property
-    def requests(self) -> int:
-        return sum(p.requests for p in self.parts)
-
-    @property
-    def rps(self) -> float:
-        return sum(p.rps for p in self.parts)
-
-    @property
-    def ok(self) -> int:
-        return sum(p.ok for p in self.parts)
-
-    @property
-    def non_2xx(self) -> int:
-        return sum(p.non_2xx for p in self.parts)
-
-    @property
-    def socket_errors(self) -> int:
-        return sum(p.socket_errors for p in self.parts)
-
-    @property
-    def connections(self) -> int:
-        return sum(p.connections for p in self.parts)
-
-    @property
-    def latency_ms(self) -> dict[str, float]:
-        """Worst per percentile across the parts (exact for a single part)."""
-        keys = [k for k in ("p50", "p90", "p99", "max") if all(k in p.latency_ms
-                                                                for p in self.parts)]
-        return {k: max(p.latency_ms[k] for p in self.parts) for k in keys}
-
-    def to_dict(self) -> dict:
-        return {
-            "rps": round(self.rps, 1),
-            "requests": self.requests,
-            "ok": self.ok,
-            "non_2xx": self.non_2xx,
-            "socket_errors": self.socket_errors,
-            "connections": self.connections,
-            "latency_ms": self.latency_ms,
-            "wrk": [{"url": p.url, "connections": p.connections, "requests": p.requests,
-                     "duration_s": round(p.duration_s, 3), "rps": round(p.rps, 1),
-                     "errors": p.errors, "latency_ms": p.latency_ms} for p in self.parts],
-        }
-
-
-def split(total: int, parts: int) -> list[int]:
-    """`total` connections over `parts` wrk processes, as evenly as possible."""
-    base, extra = divmod(total, parts)
-    return [base + (1 if i < extra else 0) for i in range(parts)]
-
-
-def command(url: str, *, script: str, threads: int, connections: int, duration_s: int,
-            timeout_s: int = 2) -> list[str]:
-    return ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration_s}s",
-            f"--timeout={timeout_s}s", "-s", str(BENCH_DIR / script), url]
-
-
-def run(urls: Sequence[str], *, script: str, threads: int, connections: int,
-        duration_s: int) -> LoadResult:
-    """Run one wrk per URL at the same time, `connections` shared out between them.
-
-    Bounded: wrk stops itself after `duration_s`; a wrk still running 30 s later is
-    killed, and so is every wrk when anything goes wrong (Ctrl-C included)."""
-    shares = split(connections, len(urls))
-    procs = []
-    try:
-        for url, conns in zip(urls, shares, strict=True):
-            each = min(conns, per_process_threads(threads, len(urls)))
-            argv = command(url, script=script, threads=each, connections=conns,
-                           duration_s=duration_s)
-            procs.append((url, conns, subprocess.Popen(
-                argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)))
-        result = LoadResult()
-        for url, conns, proc in procs:
-            out, _ = proc.communicate(timeout=duration_s + 30)
-            if proc.returncode != 0:
-                raise WrkFailed(f"wrk exited {proc.returncode} for {url}:\n{out.strip()}")
-            result.parts.append(parse(out, url=url, connections=conns))
-        return result
-    finally:
-        for _, _, proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-
-
-def per_process_threads(threads: int, processes: int) -> int:
-    """Threads for each of `processes` wrk processes sharing `threads` (at least one)."""
-    return max(1, threads // processes)
+def load(url: str, **options) -> dict:
+    """Run wrk from the repository root (it prints its command line); its parsed report.
+    Bounded: wrk stops by itself after `duration_s`."""
+    return parse(run(command(url, **options), cwd=ROOT, quiet=True,
+                     timeout=options.get("duration_s", 4) + 30))

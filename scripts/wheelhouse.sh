@@ -18,8 +18,7 @@
 # Env:   WHEEL_ARCH (x86_64|aarch64; default: the Docker engine's, else uname -m)
 #        WHEELHOUSE (default build/wheelhouse; scripts/platform-image.sh keeps another
 #        platform's wheels apart, in build/wheelhouse-<arch>)
-#        REQUIREMENTS (default service/requirements.txt; bench/variant.py passes a
-#        lock with uvloop added)
+#        REQUIREMENTS (default service/requirements.txt: the lock whose wheels to fetch)
 #        PIP (default: "python3 -m pip"), PYTHON (default: python3)
 set -euo pipefail
 

@@ -32,7 +32,6 @@ OPTIONAL = {  # command -> what happens without it
     "shellcheck": "tests/test_cluster_helpers.py skips its shellcheck test",
     "minikube": "notebook 06: one of the cluster flavours it detects",
     "k3d": "notebook 06: one of the cluster flavours it detects",
-    "apt-get": "bench/provision.py: only as root, otherwise it says what to install",
 }
 SUBCOMMANDS = {"run"}  # argv lists of `docker` subcommands (tutorial/containers.py)
 BASE = {  # on every Debian system (Essential or Priority: required/important)
