@@ -8,6 +8,7 @@ tests/test_your_turn.py can feed each one a wrong answer without Docker.
 
 from __future__ import annotations
 
+import math
 import re
 
 from tutorial.check import Wrong
@@ -151,3 +152,45 @@ def oom_exit(answer) -> str:
                     "kills the process before Python can do anything.")
     raise Wrong("Not quite: a process ended by signal N exits with 128 + N, and the OOM "
                 "killer's signal is SIGKILL.")
+
+
+# ---------------------------------------------------------------- notebook 07
+
+
+def costlier_path(answer) -> str:
+    """set `predicted` to "direct" or "published": on which path does the service's GET /
+    cost more CPU per request, counting docker-proxy's share?
+    """
+    if answer == "published":
+        return ("every request also crosses docker-proxy, which reads and writes each byte "
+                "once more, on top of the service's own work.")
+    if answer == "direct":
+        raise Wrong("On the direct path the service answers wrk itself; the published path "
+                    "adds a process, docker-proxy, that copies every byte of every request.")
+    raise Wrong('Answer with "direct" or "published".')
+
+
+def replicas_for(cpu_us: float, rate: int = 5000, share: float = 0.25):
+    """A judge for: how many replicas of `share` CPU serve `rate` GET/s at `cpu_us`."""
+    cores = rate * cpu_us / 1e6
+    needed = math.ceil(cores / share)
+
+    def replicas(answer) -> str:
+        """set `replicas_needed` to how many replicas, each limited to 0.25 CPU, it takes to
+        serve 5,000 GET / per second at the CPU cost per request measured on the direct
+        path (`load["get_direct"]["cpu_us"]`, in µs).
+        """
+        if isinstance(answer, bool) or not isinstance(answer, int):
+            raise Wrong("Write a whole number of replicas, e.g. replicas_needed = 2.")
+        if answer == needed:
+            return (f"{rate:,} GET/s x {cpu_us:.0f} µs = {cores:.2f} cores, in "
+                    f"{share} CPU slices: {needed} replicas.")
+        if answer == math.floor(cores / share):
+            raise Wrong(f"{answer} replicas give {answer * share:.2f} cores, short of the "
+                        f"{cores:.2f} needed: round up.")
+        if answer == math.ceil(cores):
+            raise Wrong(f"{cores:.2f} cores is right, but each replica gets only {share} of a "
+                        "core: divide by the limit.")
+        raise Wrong("Cores needed = requests per second x CPU seconds per request (µs / "
+                    "1,000,000); then divide by each replica's 0.25 CPU and round up.")
+    return replicas
