@@ -179,7 +179,11 @@ class _Processes:
 
         client = redis.Redis(port=self.redis_port)
         try:
-            return Counter(json.loads(raw)["id"] for raw in client.lrange("bench:burst", 0, -1))
+            # A stream since issue 21; a list before (another checkout may run here).
+            raw = ([fields[b"message"] for _, fields in client.xrange("bench:burst")]
+                   if client.type("bench:burst") == b"stream"
+                   else client.lrange("bench:burst", 0, -1))
+            return Counter(json.loads(item)["id"] for item in raw)
         finally:
             client.close()
 

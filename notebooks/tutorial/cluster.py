@@ -430,12 +430,13 @@ def port_forward_redis() -> tuple[Background, int]:
 
 
 def queued_ids(redis_port: int, key: str = "hello:queue") -> set[str]:
-    """The ids of every message in the Redis list (LRANGE key 0 -1)."""
+    """The ids of every message in the queue stream (XRANGE key - +): what no worker has
+    finished yet (workers delete what they acknowledged)."""
     import redis
 
     client = redis.Redis(host="127.0.0.1", port=redis_port, socket_timeout=10)
     try:
-        return {json.loads(item)["id"] for item in client.lrange(key, 0, -1)}
+        return {json.loads(fields[b"message"])["id"] for _, fields in client.xrange(key)}
     finally:
         client.close()
 
