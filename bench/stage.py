@@ -43,12 +43,12 @@ class Redis:
         return docker("exec", self.container, "redis-cli", "-p", str(self.port), *args).strip()
 
     def queue_length(self) -> int:
-        """LLEN once it has stopped moving: requests in flight when wrk stopped may
-        still be landing."""
-        last = int(self.cli("LLEN", QUEUE_KEY))
+        """XLEN of the queue stream once it has stopped moving: requests in flight when
+        wrk stopped may still be landing. (No worker runs here: nothing is deleted.)"""
+        last = int(self.cli("XLEN", QUEUE_KEY))
         for _ in range(20):
             time.sleep(0.2)
-            now = int(self.cli("LLEN", QUEUE_KEY))
+            now = int(self.cli("XLEN", QUEUE_KEY))
             if now == last:
                 return now
             last = now

@@ -285,7 +285,7 @@ def table(results: dict) -> str:
         lines.append(f"  uvloop: {uv['why']} -> {_uvloop_word(uv)}")
     lines.append("")
 
-    lines.append("POST /enqueue correctness (every 2xx wrk counted is in Redis, LLEN)")
+    lines.append("POST /enqueue correctness (every 2xx wrk counted is in Redis, XLEN)")
     for key, c in results["correctness"].items():
         lines.append(f"  {LOAD_SETUPS[key]:<40} 2xx {c['accepted_2xx']:>7}  in Redis "
                      f"{c['in_redis']:>7}  lost {c['lost']}  errors "
