@@ -127,8 +127,8 @@ def main() -> int:
     try:
         wait_for_http(f"http://127.0.0.1:{port}/readyz", timeout=20)
         result = burst(port, args.count)
-        stored = Counter(json.loads(raw)["id"] for raw in
-                         redis.Redis(port=redis_port).lrange(QUEUE_KEY, 0, -1))
+        stored = Counter(json.loads(fields[b"message"])["id"] for _, fields in
+                         redis.Redis(port=redis_port).xrange(QUEUE_KEY))
     finally:
         for server in reversed(servers):
             server.stop()

@@ -35,10 +35,11 @@ class Redis:
         return docker("exec", self.container, "redis-cli", "-p", str(self.port), *args).strip()
 
     def settled_length(self) -> int:
-        """LLEN once it stops moving: requests in flight when wrk stopped still land."""
+        """XLEN once it stops moving: requests in flight when wrk stopped still land (no
+        worker runs here, so nothing leaves the stream)."""
         last = -1
         for _ in range(20):
-            if (now := int(self.cli("LLEN", QUEUE_KEY))) == last:
+            if (now := int(self.cli("XLEN", QUEUE_KEY))) == last:
                 break
             last = now
             time.sleep(0.2)

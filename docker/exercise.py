@@ -53,7 +53,7 @@ def free_port() -> int:
 
 
 class StandInRedis:
-    """Just enough RESP3 for redis-py: HELLO, PING, LPUSH, the push script; +OK for the rest."""
+    """Just enough RESP3 for redis-py: HELLO, PING, LPUSH, the append script; +OK for the rest."""
 
     def __init__(self) -> None:
         self.port = free_port()
@@ -93,8 +93,8 @@ class StandInRedis:
                 elif command in (b"LPUSH", b"RPUSH"):
                     self.pushed += 1
                     writer.write(b":%d\r\n" % self.pushed)
-                elif command == b"EVAL":
-                    # service/queue.py's push script: KEYS = queue + one key per message;
+                elif command in (b"EVAL", b"EVALSHA"):
+                    # service/queue.py's append script: KEYS = queue + one key per message;
                     # it answers the queue's length after each message, so the traced run
                     # takes the 202 path, not the 503 one.
                     messages = int(args[2]) - 1

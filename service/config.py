@@ -29,6 +29,9 @@ ENV_VARS = frozenset(
         "DEDUPE_SECONDS",
         "MAX_PENDING",
         "EVENT_LOOP",
+        "WORKER_PORT",
+        "WORKER_LEASE_SECONDS",
+        "WORKER_MAX_ATTEMPTS",
     }
 )
 
@@ -57,6 +60,11 @@ class Settings:
     max_pending: int = 4096
     # asyncio's own loop, or uvloop where installed (service/loop.py; not in the image).
     event_loop: str = "asyncio"
+    # `python -m service.worker` only: its /healthz port, how long a consumer may hold
+    # an entry before another one claims it, and deliveries before the dead letters.
+    worker_port: int = 8081
+    worker_lease_seconds: float = 15.0
+    worker_max_attempts: int = 5
 
 
 def _port(text: str) -> int:
@@ -115,7 +123,7 @@ _OPTIONS = {
     "port": ("PORT", _port, "TCP port to listen on (0 picks a free one)"),
     "address": ("ADDRESS", str, "address to bind; 0.0.0.0 in a container, 127.0.0.1 on a laptop"),
     "redis_url": ("REDIS_URL", str, "Redis to push received messages to"),
-    "queue_key": ("QUEUE_KEY", str, "Redis list that holds the queue"),
+    "queue_key": ("QUEUE_KEY", str, "Redis stream that holds the queue"),
     "max_body_bytes": ("MAX_BODY_BYTES", _positive_int, "largest accepted request body"),
     "shutdown_timeout": (
         "SHUTDOWN_TIMEOUT",
@@ -142,13 +150,28 @@ _OPTIONS = {
     ),
     "event_loop": (
         "EVENT_LOOP", _event_loop, "asyncio, or uvloop where it is installed"),
+    "worker_port": ("WORKER_PORT", _port, "TCP port of the worker's GET /healthz"),
+    "worker_lease_seconds": (
+        "WORKER_LEASE_SECONDS",
+        _positive_float,
+        "seconds a consumer may hold an entry unacknowledged before another one claims it",
+    ),
+    "worker_max_attempts": (
+        "WORKER_MAX_ATTEMPTS",
+        _positive_int,
+        "deliveries of one entry before it goes to the dead letters",
+    ),
 }
+# The worker's flags are shorter than its settings' names (--port, not --worker-port).
+_FLAGS = {"worker_port": "--port", "worker_lease_seconds": "--lease",
+          "worker_max_attempts": "--max-attempts"}
+SERVICE_OPTIONS = tuple(name for name in _OPTIONS if name not in _FLAGS)
 
 
 def build_parser(
-    prog: str = "python -m service", names: Sequence[str] = tuple(_OPTIONS)
+    prog: str = "python -m service", names: Sequence[str] = SERVICE_OPTIONS
 ) -> argparse.ArgumentParser:
-    """A parser with a flag for each setting in `names` (all of them by default)."""
+    """A parser with a flag for each setting in `names` (the service's by default)."""
     parser = argparse.ArgumentParser(
         prog=prog,
         description="hello-tornado: answers GET / with 'Hello World'.",
@@ -158,7 +181,7 @@ def build_parser(
     for name in names:
         env, kind, text = _OPTIONS[name]
         parser.add_argument(
-            "--" + name.replace("_", "-"),
+            _FLAGS.get(name, "--" + name.replace("_", "-")),
             dest=name,
             type=kind,
             default=None,

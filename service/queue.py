@@ -1,13 +1,18 @@
-"""The Redis side of the service: one connection pool, short deadlines, idempotent pushes.
+"""The Redis side of the service: one connection pool, short deadlines, idempotent appends.
 
 The HTTP handlers never wait on Redis for long: a Redis that is down or slow turns
 into a quick 503 the client can retry, not a hung request.
 
-A push is idempotent per message id. One Lua script, which Redis runs atomically,
-stores a message only if its id was not seen within `dedupe_seconds`, and records the
-id. So when a connection breaks after Redis ran the push but before its answer came
-back, running it again -- our own retry, or the client's with the same
-Idempotency-Key -- cannot store the message twice.
+The queue is a Redis stream, read by `python -m service.worker` as a consumer group.
+An append is idempotent per message id: one Lua script, which Redis runs atomically,
+appends a message only if its id was not seen within `dedupe_seconds`, and records the
+id. So running it again after a lost answer -- our own retry, or the client's with the
+same Idempotency-Key -- cannot store the message twice.
+
+Length policy: no MAXLEN, which would drop entries no worker has read yet. Workers
+delete what they acknowledged (XACK + XDEL), so the stream holds unfinished work only,
+bounded by Redis's `maxmemory` under `noeviction`: a full Redis refuses the append
+("OOM command not allowed") and the client gets a 503 saying nothing was enqueued.
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import OutOfMemoryError, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.maint_notifications import MaintNotificationsConfig
 
 from service.config import Settings
 
@@ -36,26 +42,25 @@ _TICK = 0.05
 # together in the next batch: under load, few round trips carry many messages.
 MAX_BATCHES_IN_FLIGHT = 2
 
-# KEYS[1] is the queue, KEYS[1+i] the "seen" key of message i; ARGV[1] is how long to
-# remember an id, ARGV[1+i] message i. LPUSH comes before SET, so a failing LPUSH
-# (say, the key holds no list) stops the script before any id is marked as stored.
-# Returns, per message, the queue length after its push (or now, for a repeat).
-PUSH_SCRIPT = """
+# KEYS[1] is the stream, KEYS[1+i] the "seen" key of message i; ARGV[1] is how long to
+# remember an id, ARGV[1+i] message i. XADD before SET: a failing XADD marks no id as
+# stored; Redis refuses a script for lack of memory only at its first write, so then
+# nothing of the batch was stored. Returns the stream length after each message.
+APPEND_SCRIPT = """
 local lengths = {}
 for i = 2, #KEYS do
   if redis.call('EXISTS', KEYS[i]) == 0 then
-    lengths[i - 1] = redis.call('LPUSH', KEYS[1], ARGV[i])
+    redis.call('XADD', KEYS[1], '*', 'message', ARGV[i])
     redis.call('SET', KEYS[i], '1', 'EX', ARGV[1])
-  else
-    lengths[i - 1] = redis.call('LLEN', KEYS[1])
   end
+  lengths[i - 1] = redis.call('XLEN', KEYS[1])
 end
 return lengths
 """
 
 
 class QueueUnavailable(Exception):
-    """Redis did not acknowledge the push. `maybe_queued` is False only when it is
+    """Redis did not acknowledge the append. `maybe_queued` is False only when it is
     certain that the push never reached Redis; otherwise it may have been stored."""
 
     def __init__(self, reason: str, maybe_queued: bool) -> None:
@@ -75,15 +80,16 @@ class RedisQueue:
         self.key = settings.queue_key
         self.dedupe_seconds = settings.dedupe_seconds
         self.max_pending = settings.max_pending
-        # One pool per process, created lazily: the service starts even when Redis is
-        # down and reconnects by itself when it returns.
+        # One pool per process, lazy: the service starts while Redis is down.
         self.client = aioredis.from_url(
             settings.redis_url,
-            socket_connect_timeout=0.5,
+            # A backstop only: _deadline bounds connecting without counting busy-loop time.
+            socket_connect_timeout=2 * REDIS_DEADLINE,
             socket_timeout=1.0,
-            # For PING: one quick retry covers a connection Redis closed while idle.
-            # Pushes do their own single retry (see _send).
-            retry=Retry(NoBackoff(), 1),
+            retry=Retry(NoBackoff(), 0),  # _send retries an append, and counts the sends
+            # Off, so the pool replaces a connection Redis closed while idle before handing
+            # it out (redis-py skips that check with them on: "may have landed" 503s).
+            maint_notifications_config=MaintNotificationsConfig(enabled=False),
             health_check_interval=30,
             max_connections=64,
         )
@@ -92,12 +98,13 @@ class RedisQueue:
         self._batches: set[asyncio.Task] = set()
         self._scheduled = False
         self._last_answer = -1.0  # loop time Redis last answered us
+        self.append_script = self.client.register_script(APPEND_SCRIPT)  # EVALSHA
 
     def seen_key(self, message_id: str) -> str:
         return f"{self.key}:seen:{message_id}"
 
     async def push(self, message_id: str, envelope: dict) -> int:
-        """Store `envelope` once under `message_id`; return the queue length after it.
+        """Append `envelope` once under `message_id`; return the stream length after it.
 
         Group commit: pushes arriving while a batch is on its way (or in the same turn
         of the event loop) go to Redis together in the next script call, and each
@@ -136,39 +143,31 @@ class RedisQueue:
     async def _send(self, batch: list[tuple[str, str, asyncio.Future]]) -> None:
         keys = [self.key, *(self.seen_key(message_id) for message_id, _, _ in batch)]
         args = [self.dedupe_seconds, *(data for _, data, _ in batch)]
-        pool = self.client.connection_pool
-        sent = False
+        sent = 0  # times the script went out
         try:
-            async with _deadline(REDIS_DEADLINE):
+            # One pooled connection for the batch; taking it connects, and a failure
+            # there sends nothing of ours: no doubt about the outcome.
+            async with _deadline(REDIS_DEADLINE), self.client.client() as conn:
                 for attempt in (1, 2):
-                    # Connecting sends nothing of ours: a failure here leaves no doubt.
-                    conn = await self._connection()
                     try:
-                        sent = True
-                        await conn.send_command("EVAL", PUSH_SCRIPT, len(keys), *keys, *args)
-                        lengths = await conn.read_response()
+                        sent = attempt
+                        lengths = await self.append_script(keys, args, client=conn)
                         break
                     except (RedisConnectionError, RedisTimeoutError, OSError):
-                        # The answer is lost: Redis may or may not have run the script.
-                        # Running it again is safe, repeated ids are skipped.
-                        await conn.disconnect(nowait=True)
+                        # Answer lost: the script may have run. Again is safe (ids skipped).
                         if attempt == 2:
                             raise
-                    except BaseException:  # a deadline hit mid-command, or an error reply
-                        await conn.disconnect(nowait=True)
-                        raise
-                    finally:
-                        await pool.release(conn)
             if not (isinstance(lengths, list) and len(lengths) == len(batch)):
-                raise ResponseError(f"unexpected answer to the push: {lengths!r:.80}")
+                raise ResponseError(f"unexpected answer to the append: {lengths!r:.80}")
         except (RedisError, OSError, TimeoutError) as exc:
             self._last_answer = -1.0  # readiness must ask Redis again, not trust the past
-            log.warning("push of %d message(s) failed (%s): %s", len(batch),
-                        "may have landed" if sent else "nothing sent", _detail(exc))
+            # Out of memory: refused before the first write, unless a retry (see the script)
+            maybe = sent > 1 or (sent == 1 and not isinstance(exc, OutOfMemoryError))
+            log.warning("append of %d message(s) failed (%s): %s", len(batch),
+                        "may have landed" if maybe else "nothing stored", _detail(exc))
             for _, _, future in batch:
-                _fail(future, QueueUnavailable(_reason(exc), maybe_queued=sent))
-            # Redis just failed: the messages still waiting were never sent; tell them
-            # now instead of letting each batch find out after another deadline.
+                _fail(future, QueueUnavailable(_reason(exc), maybe_queued=maybe))
+            # Redis just failed: fail the waiting (never sent) now, not one deadline each.
             waiting, self._waiting = self._waiting, []
             for _, _, future in waiting:
                 _fail(future, QueueUnavailable(_reason(exc), maybe_queued=False))
@@ -178,35 +177,9 @@ class RedisQueue:
             if not future.done():
                 future.set_result(length)
 
-    async def _connection(self):
-        """A pooled connection, connected and known to be open before anything is sent.
-
-        The pool's own check is skipped when Redis maintenance notifications are on
-        (redis-py's default), so a connection Redis closed while idle would only fail
-        after our command went out -- and then we could no longer say it did not land.
-        """
-        pool = self.client.connection_pool
-        conn = await pool.get_connection()
-        try:
-            try:
-                stale = await conn.can_read()  # EOF or stray bytes: not fit to reuse
-            except (RedisConnectionError, OSError):
-                stale = True
-            if stale:
-                await conn.disconnect(nowait=True)
-                await conn.connect()
-        except BaseException:
-            await pool.release(conn)
-            raise
-        return conn
-
     async def ping(self) -> str | None:
-        """None when Redis answered a push within the last second or answers PING now,
-        else a short reason (details are logged).
-
-        Under load pushes answer all the time; taking that as the answer spares a busy
-        loop one more round trip, so readiness stays quick when it matters most.
-        """
+        """None when Redis answered a push within the last second (under load: spares
+        a busy loop a round trip) or answers PING now, else a short reason."""
         loop = asyncio.get_running_loop()
         if loop.time() - self._last_answer < 1.0:
             return None
@@ -226,13 +199,9 @@ class RedisQueue:
 @contextlib.asynccontextmanager
 async def _deadline(seconds: float):
     """asyncio.timeout(seconds), except that time the event loop spent busy elsewhere
-    does not count against Redis.
-
-    In a burst of requests one turn of the loop can take a second; with a plain
-    timeout, Redis's answer sits unread in the socket while the clock runs out, and a
-    healthy Redis gets blamed (false 503s). Here a watcher counts time in ticks of
-    _TICK, and a tick that came late counts as at most two ticks.
-    """
+    does not count against Redis: in a burst one loop turn can take a second, while
+    Redis's answer sits unread (false 503s). A watcher counts ticks of _TICK; a late
+    tick counts as at most two."""
     async with asyncio.timeout(None) as timeout:
         async def expire() -> None:
             loop = asyncio.get_running_loop()
@@ -267,7 +236,9 @@ def _reason(exc: BaseException) -> str:
         return f"no answer from Redis within {REDIS_DEADLINE} s"
     if isinstance(exc, RedisConnectionError | OSError):
         return "cannot reach Redis"
-    return "Redis refused the push"
+    if isinstance(exc, OutOfMemoryError):
+        return "Redis is full (maxmemory reached); retry later"
+    return "Redis refused the append"
 
 
 def _detail(exc: BaseException) -> str:

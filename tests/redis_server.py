@@ -19,18 +19,20 @@ def redis_problem() -> str | None:
 
 
 class RedisServer:
-    """redis-server without persistence; `stop()`/`start()` keep the same port."""
+    """redis-server, without persistence unless `options` ask for it (e.g. "--appendonly",
+    "yes", "--dir", path); `stop()`/`start()` keep the same port and options."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *options: str) -> None:
         self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.options = options
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> RedisServer:
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
              "--save", "", "--appendonly", "no", "--protected-mode", "yes",
-             "--dir", os.environ.get("TMPDIR", "/tmp")],
+             "--dir", os.environ.get("TMPDIR", "/tmp"), *self.options],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
@@ -45,8 +47,14 @@ class RedisServer:
         self.stop()
         raise RuntimeError(f"redis-server did not answer on port {self.port} within 10 s")
 
-    def stop(self) -> None:
+    def stop(self, kill: bool = False) -> None:
+        """SIGTERM (Redis shuts down cleanly), or with `kill` SIGKILL: no goodbye at all."""
         if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
+            self.proc.kill() if kill else self.proc.terminate()
             self.proc.wait(timeout=10)
         self.proc = None
+
+
+def stored(client, key: str) -> list[bytes]:
+    """The messages in the queue stream `key`, oldest first (what the service appended)."""
+    return [fields[b"message"] for _, fields in client.xrange(key)]

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from service.enqueue import MAX_JSON_DEPTH
+from tests.redis_server import stored
 from tutorial.net import fetch
 
 JSON = {"Content-Type": "application/json"}
@@ -25,20 +26,20 @@ def test_too_deep_json_is_a_400(start_service, redis_server, redis_client, queue
     reply = fetch(url + "/enqueue", "POST", nested(depth), JSON, timeout=10)
     assert reply.status == 400, reply.text[:300]
     assert f"nested deeper than {MAX_JSON_DEPTH}" in reply.json()["error"]
-    assert redis_client.llen(queue_key) == 0
+    assert redis_client.xlen(queue_key) == 0
 
 
 def test_deep_objects_count_too(service_url, redis_client, queue_key):
     body = '{"a":' * (MAX_JSON_DEPTH + 1) + "1" + "}" * (MAX_JSON_DEPTH + 1)
     assert fetch(service_url + "/enqueue", "POST", body, JSON).status == 400
-    assert redis_client.llen(queue_key) == 0
+    assert redis_client.xlen(queue_key) == 0
 
 
 def test_the_maximum_depth_itself_is_accepted(service_url, redis_client, queue_key):
     reply = fetch(service_url + "/enqueue", "POST", nested(MAX_JSON_DEPTH), JSON)
     assert reply.status == 202, reply.text
-    stored = json.loads(redis_client.lindex(queue_key, 0))
-    assert stored["body"] == json.loads(nested(MAX_JSON_DEPTH))
+    [message] = [json.loads(raw) for raw in stored(redis_client, queue_key)]
+    assert message["body"] == json.loads(nested(MAX_JSON_DEPTH))
 
 
 @pytest.mark.parametrize("body", ["NaN", "[Infinity]", '{"x": -Infinity}'])
@@ -46,7 +47,7 @@ def test_nan_and_infinity_are_not_json(service_url, redis_client, queue_key, bod
     reply = fetch(service_url + "/enqueue", "POST", body, JSON)
     assert reply.status == 400, reply.text
     assert "not valid JSON" in reply.json()["error"]
-    assert redis_client.llen(queue_key) == 0
+    assert redis_client.xlen(queue_key) == 0
 
 
 @pytest.mark.parametrize("content_type", [
@@ -58,7 +59,7 @@ def test_utf8_and_ascii_charsets_are_accepted(service_url, redis_client, queue_k
     body = '"h\u00e9"' if "json" in content_type else "ascii"
     reply = fetch(service_url + "/enqueue", "POST", body, {"Content-Type": content_type})
     assert reply.status == 202, reply.text
-    assert redis_client.llen(queue_key) == 1
+    assert redis_client.xlen(queue_key) == 1
 
 
 @pytest.mark.parametrize("charset", ["latin-1", "utf-16", "iso-8859-1", "nonsense"])
@@ -68,7 +69,7 @@ def test_other_charsets_are_a_415_not_silently_misread(service_url, redis_client
                   {"Content-Type": f"text/plain; charset={charset}"})
     assert reply.status == 415, reply.text
     assert "charset" in reply.json()["error"]
-    assert redis_client.llen(queue_key) == 0
+    assert redis_client.xlen(queue_key) == 0
 
 
 def test_no_server_header_names_the_software(service_url):

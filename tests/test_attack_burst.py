@@ -12,10 +12,11 @@ import json
 from collections import Counter
 
 from bench.burst import burst
+from tests.redis_server import stored
 
 
 def stored_ids(redis_client, key) -> Counter:
-    return Counter(json.loads(raw)["id"] for raw in redis_client.lrange(key, 0, -1))
+    return Counter(json.loads(raw)["id"] for raw in stored(redis_client, key))
 
 
 def test_a_burst_of_2000_posts_is_accepted_and_stored_once(start_service, redis_server,

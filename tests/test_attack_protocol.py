@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from tests.redis_server import stored
 from tutorial.net import fetch
 
 
@@ -75,7 +76,7 @@ def test_a_body_that_never_arrives_is_cut_off(timeouts_service, redis_client, qu
         sock.sendall(b"POST /enqueue HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\n"
                      b"Content-Length: 100\r\n\r\nonly ten b")  # declares 100, sends 10
         assert closed_within(sock, 3)
-    assert redis_client.llen(queue_key) == 0
+    assert redis_client.xlen(queue_key) == 0
 
 
 def test_an_idle_keep_alive_connection_is_closed(timeouts_service):
@@ -106,7 +107,7 @@ def test_malformed_framing_is_a_400_and_enqueues_nothing(service_url, redis_clie
                      b"POST /enqueue HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\n"
                      + headers + b"\r\nhello")
     assert reply.startswith(b"HTTP/1.1 400"), reply[:200]
-    assert redis_client.llen(queue_key) == 0
+    assert redis_client.xlen(queue_key) == 0
     assert fetch(service_url + "/").status == 200
 
 
@@ -119,8 +120,8 @@ def test_a_body_longer_than_declared_is_not_a_second_message(service_url, redis_
                      b"Content-Length: 5\r\n\r\nhelloPOST-SMUGGLED\r\n\r\n")
     assert reply.startswith(b"HTTP/1.1 202"), reply[:200]
     assert b"HTTP/1.1 400" in reply, reply[-300:]
-    assert [m for m in redis_client.lrange(queue_key, 0, -1)] and redis_client.llen(queue_key) == 1
-    assert b"SMUGGLED" not in redis_client.lindex(queue_key, 0)
+    assert [m for m in stored(redis_client, queue_key)] and redis_client.xlen(queue_key) == 1
+    assert b"SMUGGLED" not in stored(redis_client, queue_key)[-1]
 
 
 @pytest.mark.parametrize("what", ["url", "header"])

@@ -14,10 +14,11 @@ import threading
 
 import pytest
 
+from tests.redis_server import stored
 from tutorial.net import fetch, free_port
 
 TEXT = {"Content-Type": "text/plain"}
-PUSHES = (b"LPUSH", b"EVAL")  # what the service sends to store messages
+PUSHES = (b"EVALSHA",)  # what the service sends to store messages
 
 
 class DroppingProxy:
@@ -98,8 +99,8 @@ def test_a_retried_push_is_stored_once(start_service, proxy_to, redis_client, qu
         assert reply.status == 202, reply.text
         ids.add(reply.json()["id"])
     assert proxy.dropped == 5
-    stored = redis_client.lrange(queue_key, 0, -1)
-    assert len(stored) == 5, f"{len(stored) - 5} duplicates for 5 accepted POSTs"
+    messages = stored(redis_client, queue_key)
+    assert len(messages) == 5, f"{len(messages) - 5} duplicates for 5 accepted POSTs"
     assert len(ids) == 5
 
 
@@ -114,12 +115,12 @@ def test_unknown_outcome_says_so_and_a_retry_with_the_id_dedupes(start_service, 
     assert "nothing was enqueued" not in body["error"]
     assert "may have been queued" in body["error"] and "Idempotency-Key" in body["error"]
     assert reply.headers["Retry-After"] == "1"
-    assert redis_client.llen(queue_key) == 1  # it had landed
+    assert redis_client.xlen(queue_key) == 1  # it had landed
     # The client does what it was told: the same body again, with the id as the key.
     again = fetch(url + "/enqueue", "POST", "maybe",
                   {**TEXT, "Idempotency-Key": body["id"]})
     assert again.status == 202 and again.json()["id"] == body["id"]
-    assert redis_client.llen(queue_key) == 1
+    assert redis_client.xlen(queue_key) == 1
 
 
 def test_idempotency_key_is_the_id_and_repeats_store_once(service_url, redis_client,
@@ -128,12 +129,12 @@ def test_idempotency_key_is_the_id_and_repeats_store_once(service_url, redis_cli
     replies = [fetch(service_url + "/enqueue", "POST", "pay once", headers) for _ in range(3)]
     assert [r.status for r in replies] == [202, 202, 202]
     assert {r.json()["id"] for r in replies} == {"order-42:v1.a_b"}
-    [stored] = redis_client.lrange(queue_key, 0, -1)
-    assert b'"id":"order-42:v1.a_b"' in stored
+    [only] = stored(redis_client, queue_key)
+    assert b'"id":"order-42:v1.a_b"' in only
     ttl = redis_client.ttl(f"{queue_key}:seen:order-42:v1.a_b")
     assert 590 <= ttl <= 600, ttl  # the dedupe window: 10 minutes by default
     other = fetch(service_url + "/enqueue", "POST", "x", {**TEXT, "Idempotency-Key": "other"})
-    assert other.status == 202 and redis_client.llen(queue_key) == 2
+    assert other.status == 202 and redis_client.xlen(queue_key) == 2
 
 
 @pytest.mark.parametrize("key", ["", "a" * 129, "has space", "semi;colon", "sl/ash", "é"])
@@ -142,7 +143,7 @@ def test_bad_idempotency_keys_are_a_400(service_url, redis_client, queue_key, ke
                   {**TEXT, "Idempotency-Key": key.encode("utf-8").decode("latin-1")})
     assert reply.status == 400, reply.text
     assert "Idempotency-Key" in reply.json()["error"]
-    assert redis_client.llen(queue_key) == 0
+    assert redis_client.xlen(queue_key) == 0
 
 
 def test_concurrent_repeats_of_one_key_store_once(start_service, redis_server, redis_client,
@@ -155,4 +156,4 @@ def test_concurrent_repeats_of_one_key_store_once(start_service, redis_server, r
         statuses = list(pool.map(
             lambda _: fetch(url + "/enqueue", "POST", "x", headers).status, range(64)))
     assert statuses == [202] * 64
-    assert redis_client.llen(queue_key) == 1
+    assert redis_client.xlen(queue_key) == 1

@@ -54,7 +54,7 @@ def test_abandoned_uploads_do_not_leak(start_service, redis_server, redis_client
                             f"abandoned uploads (first round: "
                             f"{(after_first - began) / 1024:.0f} MiB)")
     assert fetch(url + "/enqueue", "POST", "ok", {"Content-Type": "text/plain"}).status == 202
-    assert redis_client.llen(queue_key) == 1
+    assert redis_client.xlen(queue_key) == 1
     # Nothing is left in flight, so a stop logs no made-up 500 for those clients.
     assert proc.stop(signal.SIGTERM) == 0
     assert " 500 " not in proc.output and "still running" not in proc.output, proc.output[-2000:]
@@ -79,7 +79,7 @@ def test_half_closed_client_is_answered_or_can_retry_safely(service_url, redis_c
         retry = fetch(service_url + "/enqueue", "POST", body,
                       headers={"Content-Type": "text/plain", "Idempotency-Key": key.decode()})
         assert retry.status == 202, retry.text
-    assert redis_client.llen(queue_key) == 1
+    assert redis_client.xlen(queue_key) == 1
 
 
 def test_half_closed_mid_body_enqueues_nothing(service_url, redis_client, queue_key):
@@ -89,4 +89,4 @@ def test_half_closed_mid_body_enqueues_nothing(service_url, redis_client, queue_
         sock.settimeout(5)
         assert sock.recv(65536) == b""  # closed, not kept waiting for the rest
     assert fetch(service_url + "/").status == 200
-    assert redis_client.llen(queue_key) == 0
+    assert redis_client.xlen(queue_key) == 0

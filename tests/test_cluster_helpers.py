@@ -298,15 +298,6 @@ def test_nothing_deletes_the_namespace_at_exit():
     assert "atexit" not in source
 
 
-@pytest.mark.parametrize(("fields", "expected"), [
-    ({"id": "m1", "body": "x"}, "m1"),
-    ({"message": '{"id": "m2", "body": "x"}'}, "m2"),
-    ({"body": "not json"}, None),
-])
-def test_message_id_of_a_stream_entry(fields, expected):
-    assert kc.message_id(fields) == expected
-
-
 # What `kubectl exec deploy/redis -- redis-cli XINFO GROUPS hello:queue` prints (no
 # terminal: one value a line). Recorded with Debian's redis-server 7.0.15: a stream with a
 # group `workers` whose one consumer read three entries and acknowledged them all.

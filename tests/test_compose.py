@@ -78,9 +78,23 @@ def test_everything_compose_creates_carries_the_labels():
         assert labels["hello-microservices/session"] == f"${{{SESSION_ENV}:-}}"
 
 
-def test_the_worker_only_starts_when_asked():
-    assert SERVICES["worker"]["profiles"] == ["tools"]
-    assert SERVICES["worker"]["entrypoint"][-2:] == ["-m", "service.worker"]
+def test_the_worker_is_part_of_up_with_a_healthcheck_on_its_healthz():
+    worker = SERVICES["worker"]
+    assert "profiles" not in worker, "`docker compose up --scale worker=2` must start it"
+    assert worker["entrypoint"] == ["/usr/local/bin/python", "-m", "service.worker"]
+    assert "ports" not in worker  # nothing to publish: only the healthcheck asks
+    check = worker["healthcheck"]["test"]
+    assert check[:3] == ["CMD", "/usr/local/bin/python", "-c"]  # no shell, no curl inside
+    assert "('127.0.0.1', 8081)" in check[3] and "/healthz" in check[3]
+    # The same probe as hello's, on the worker's port.
+    assert check[3] == SERVICES["hello"]["healthcheck"]["test"][3].replace("8080", "8081")
+
+
+def test_redis_is_bounded_and_refuses_rather_than_evicts():
+    command = SERVICES["redis"]["command"]
+    options = dict(zip(command[1::2], command[2::2], strict=True))
+    assert options["--maxmemory-policy"] == "noeviction" and options["--maxmemory"]
+    assert options["--protected-mode"] == "no"  # reachable from the other containers
 
 
 @pytest.mark.skipif(shutil.which("docker") is None, reason="the docker CLI is not installed")
@@ -97,4 +111,4 @@ def test_compose_accepts_the_file_and_fills_in_the_session_label():
     assert config["services"]["redis"]["image"] == "example/redis:test"
     assert config["services"]["hello"]["labels"]["hello-microservices/session"] == "abc123"
     assert config["networks"]["default"]["labels"][PART_OF[0]] == PART_OF[1]
-    assert "worker" not in config["services"], "profile tools: not part of `up`"
+    assert config["services"]["worker"]["healthcheck"]["test"][0] == "CMD"

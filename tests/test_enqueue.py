@@ -9,6 +9,7 @@ from datetime import datetime
 
 import pytest
 
+from tests.redis_server import stored
 from tutorial.net import fetch
 
 TEXT = {"Content-Type": "text/plain"}
@@ -16,7 +17,7 @@ JSON = {"Content-Type": "application/json"}
 
 
 def queued(redis_client, key):
-    return [json.loads(raw) for raw in redis_client.lrange(key, 0, -1)]
+    return [json.loads(raw) for raw in stored(redis_client, key)]
 
 
 def test_text_is_accepted_with_an_envelope(service_url, redis_client, queue_key):
@@ -58,7 +59,7 @@ def test_client_mistakes_are_4xx_and_enqueue_nothing(service_url, redis_client, 
     assert reply.status == status
     assert reply.headers["Content-Type"] == "application/json"
     assert fragment in reply.json()["error"]
-    assert redis_client.llen(queue_key) == 0
+    assert redis_client.xlen(queue_key) == 0
 
 
 def test_limit_is_inclusive(start_service, redis_server, redis_client, queue_key):
@@ -67,7 +68,7 @@ def test_limit_is_inclusive(start_service, redis_server, redis_client, queue_key
     reply = fetch(url + "/enqueue", "POST", b"x" * 11, TEXT)
     assert reply.status == 413
     assert "11 bytes; the limit is 10 bytes" in reply.json()["error"]
-    assert redis_client.llen(queue_key) == 1
+    assert redis_client.xlen(queue_key) == 1
 
 
 @pytest.mark.parametrize("size", [64 * 1024 + 1, 5 * 1024 * 1024])
@@ -77,7 +78,7 @@ def test_oversized_body_gets_a_413_not_a_reset(service_url, redis_client, queue_
     reply = fetch(service_url + "/enqueue", "POST", b"x" * size, TEXT, timeout=20)
     assert reply.status == 413
     assert f"{size} bytes" in reply.json()["error"]
-    assert redis_client.llen(queue_key) == 0
+    assert redis_client.xlen(queue_key) == 0
 
 
 def test_oversized_chunked_body_is_refused(service_url, redis_client, queue_key):
@@ -91,7 +92,7 @@ def test_oversized_chunked_body_is_refused(service_url, redis_client, queue_key)
         sock.sendall(b"0\r\n\r\n")
         reply = sock.recv(65536).decode()
     assert reply.startswith("HTTP/1.1 413"), reply[:200]
-    assert redis_client.llen(queue_key) == 0
+    assert redis_client.xlen(queue_key) == 0
 
 
 def test_redis_outage_is_a_fast_503_and_recovery_needs_no_restart(start_service, queue_key):
@@ -140,7 +141,7 @@ def test_expect_100_continue_gets_413_before_sending(service_url, redis_client, 
         reply = sock.recv(65536).decode()
     assert reply.startswith("HTTP/1.1 413"), reply[:200]  # no "100 Continue" first
     assert "1000000000 bytes" in reply
-    assert redis_client.llen(queue_key) == 0
+    assert redis_client.xlen(queue_key) == 0
 
 
 def test_a_redis_that_never_answers_is_a_503_within_2_s(start_service, queue_key):

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service.enqueue import MAX_JSON_DEPTH
+from tests.redis_server import stored
 from tutorial.net import fetch
 
 charsets = st.sampled_from(["utf-8", "UTF-8", '"utf-8"', "us-ascii", "latin-1", "utf-16",
@@ -74,19 +75,19 @@ def expected_status(content_type: str, body: bytes) -> int:
 def test_status_is_exactly_what_the_input_deserves(service_url, redis_client, queue_key,
                                                    content_type, body):
     headers = {"Content-Type": content_type} if content_type else {}
-    before = redis_client.llen(queue_key)
+    before = redis_client.xlen(queue_key)
     reply = fetch(service_url + "/enqueue", "POST", body, headers)
     assert reply.status < 500, reply.text
     assert reply.status == expected_status(content_type, body), reply.text
-    after = redis_client.llen(queue_key)
+    after = redis_client.xlen(queue_key)
     if reply.status == 202:
         assert after == before + 1
-        stored = json.loads(redis_client.lindex(queue_key, 0))
-        assert stored["id"] == reply.json()["id"]
+        newest = json.loads(stored(redis_client, queue_key)[-1])
+        assert newest["id"] == reply.json()["id"]
         # Sent again under its id (a client retry): still stored once.
         again = fetch(service_url + "/enqueue", "POST", body,
-                      {**headers, "Idempotency-Key": stored["id"]})
-        assert again.status == 202 and redis_client.llen(queue_key) == after
+                      {**headers, "Idempotency-Key": newest["id"]})
+        assert again.status == 202 and redis_client.xlen(queue_key) == after
     else:
         assert after == before, "a refused request enqueued something"
         assert "error" in reply.json()

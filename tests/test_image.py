@@ -150,7 +150,7 @@ def test_enqueues_into_redis_by_service_name(containers, network):
         time.sleep(0.1)
     status, body = get(url + "/enqueue", b"hello from the image")
     assert status == 202, body
-    queued = docker("exec", redis, "redis-cli", "LRANGE", "hello:queue", "0", "-1").stdout
+    queued = docker("exec", redis, "redis-cli", "XRANGE", "hello:queue", "-", "+").stdout
     assert json.loads(body)["id"] in queued
     assert logs(name)[1] == ""
 

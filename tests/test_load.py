@@ -8,11 +8,12 @@ import signal
 import threading
 from collections import Counter
 
+from tests.redis_server import stored
 from tutorial.load import post_many
 
 
 def ids_in_queue(redis_client, key) -> Counter:
-    return Counter(json.loads(raw)["id"] for raw in redis_client.lrange(key, 0, -1))
+    return Counter(json.loads(raw)["id"] for raw in stored(redis_client, key))
 
 
 def test_concurrent_posts_are_all_queued_once(service_url, redis_client, queue_key):
@@ -46,7 +47,7 @@ def test_sigterm_under_load_loses_no_accepted_message(start_service, redis_serve
 
 
 def bodies_in_queue(redis_client, key) -> Counter:
-    return Counter(json.loads(raw)["body"] for raw in redis_client.lrange(key, 0, -1))
+    return Counter(json.loads(raw)["body"] for raw in stored(redis_client, key))
 
 
 def test_retries_go_to_the_next_replica(service_url, redis_client, queue_key):

@@ -7,8 +7,13 @@ import asyncio
 import json
 import time
 
+import pytest
+import redis
+
 from service.config import Settings
 from service.queue import REDIS_DEADLINE, QueueFull, QueueUnavailable, RedisQueue
+from tests.redis_server import RedisServer, stored
+from tutorial.net import fetch
 
 
 def test_concurrent_pushes_each_get_their_own_length(redis_server, redis_client, queue_key):
@@ -21,8 +26,8 @@ def test_concurrent_pushes_each_get_their_own_length(redis_server, redis_client,
 
     lengths = asyncio.run(go())
     assert sorted(lengths) == list(range(1, 51))  # as if pushed one by one
-    # FIFO for the consumer, who takes from the right: oldest first.
-    order = [json.loads(raw)["id"] for raw in reversed(redis_client.lrange(queue_key, 0, -1))]
+    # XADD appends: the stream is in arrival order, oldest first.
+    order = [json.loads(raw)["id"] for raw in stored(redis_client, queue_key)]
     assert order == [str(n) for n in range(50)]
 
 
@@ -48,7 +53,7 @@ def test_pushes_in_separate_turns_still_work(redis_server, redis_client, queue_k
             await queue.close()
 
     assert asyncio.run(go()) == [1, 2, 3]
-    assert redis_client.llen(queue_key) == 3
+    assert redis_client.xlen(queue_key) == 3
 
 
 def test_a_busy_event_loop_is_not_blamed_on_redis(redis_server, redis_client, queue_key):
@@ -65,25 +70,21 @@ def test_a_busy_event_loop_is_not_blamed_on_redis(redis_server, redis_client, qu
             asyncio.get_running_loop().call_soon(time.sleep, hog)
             first = await pushing
             # 2. The loop is busy while Redis's answer waits in the socket.
-            connection = queue._connection
+            script = queue.append_script
 
-            async def busy_while_answer_waits():
-                conn = await connection()
-                read = conn.read_response
-
-                async def read_late(*args, **kwargs):
-                    conn.read_response = read
-                    time.sleep(hog)
-                    return await read(*args, **kwargs)
-                conn.read_response = read_late
-                return conn
-            queue._connection = busy_while_answer_waits
+            async def read_late(keys, args, client):
+                call = asyncio.ensure_future(script(keys, args, client=client))
+                for _ in range(5):
+                    await asyncio.sleep(0)  # the script call goes out...
+                time.sleep(hog)  # ...and its answer waits while the loop is busy
+                return await call
+            queue.append_script = read_late
             return first, await queue.push("2", {"id": "2"})
         finally:
             await queue.close()
 
     assert asyncio.run(go()) == (2, 3)
-    assert redis_client.llen(queue_key) == 3
+    assert redis_client.xlen(queue_key) == 3
 
 
 def test_max_pending_refuses_at_once_and_sends_nothing(redis_server, redis_client, queue_key):
@@ -99,7 +100,7 @@ def test_max_pending_refuses_at_once_and_sends_nothing(redis_server, redis_clien
     results = asyncio.run(go())
     refused = [r for r in results if isinstance(r, QueueFull)]
     assert len(refused) == 15 and not any(r.maybe_queued for r in refused)
-    assert redis_client.llen(queue_key) == 10
+    assert redis_client.xlen(queue_key) == 10
 
 
 def test_same_id_in_one_batch_is_stored_once(redis_server, redis_client, queue_key):
@@ -111,4 +112,56 @@ def test_same_id_in_one_batch_is_stored_once(redis_server, redis_client, queue_k
             await queue.close()
 
     assert asyncio.run(go()) == [1] * 5
-    assert json.loads(redis_client.lindex(queue_key, 0)) == {"n": 0}  # the first one wins
+    assert json.loads(stored(redis_client, queue_key)[-1]) == {"n": 0}  # the first one wins
+
+
+def test_identical_bodies_with_different_ids_are_stored_separately(redis_server, redis_client,
+                                                                   queue_key):
+    async def go():
+        queue = RedisQueue(Settings(redis_url=redis_server.url, queue_key=queue_key))
+        try:
+            return [await queue.push(i, {"body": "same"}) for i in ("a", "b", "a")]
+        finally:
+            await queue.close()
+
+    assert asyncio.run(go()) == [1, 2, 2]  # "a" again is a repeat: not stored
+    assert stored(redis_client, queue_key) == [b'{"body":"same"}'] * 2
+
+
+def test_appends_use_the_registered_script_by_its_sha(redis_server, redis_client, queue_key):
+    async def go():
+        queue = RedisQueue(Settings(redis_url=redis_server.url, queue_key=queue_key))
+        try:
+            redis_client.script_flush()  # as after a Redis restart: EVALSHA says NOSCRIPT
+            await queue.push("1", {"id": "1"})
+            return queue.append_script.sha
+        finally:
+            await queue.close()
+
+    sha = asyncio.run(go())
+    assert redis_client.script_exists(sha) == [True]  # loaded again by redis-py's Script
+    assert redis_client.xlen(queue_key) == 1
+
+
+@pytest.fixture
+def full_redis():
+    """A Redis of its own with `maxmemory` reached under `noeviction`."""
+    server = RedisServer().start()
+    client = redis.Redis.from_url(server.url)
+    client.set("filler", "x" * 100_000)
+    client.config_set("maxmemory-policy", "noeviction")
+    client.config_set("maxmemory", "1")
+    yield server
+    client.close()
+    server.stop()
+
+
+def test_a_full_redis_is_an_honest_503_that_stored_nothing(full_redis, start_service):
+    _, url = start_service(REDIS_URL=full_redis.url, QUEUE_KEY="q")
+    reply = fetch(url + "/enqueue", "POST", "x", {"Content-Type": "text/plain"})
+    assert reply.status == 503, reply.text
+    error = reply.json()["error"]
+    assert "nothing was enqueued" in error and "maxmemory" in error, error
+    client = redis.Redis.from_url(full_redis.url)
+    assert client.xlen("q") == 0 and not client.keys("q:seen:*")
+    client.close()

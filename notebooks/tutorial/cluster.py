@@ -617,35 +617,16 @@ def metrics_api_available(cluster: Cluster) -> bool:
 
 
 def queued_ids(redis_port: int, key: str = "hello:queue") -> set[str]:
-    """The ids of every message still in the queue `key`, a Redis stream or a list.
-
-    A stream entry (XRANGE) carries the id in a field `id`, or inside a JSON field; a
-    list item (LRANGE) is the JSON message itself.
-    """
+    """The ids of every message in the queue stream (XRANGE key - +): what no worker has
+    finished yet (workers delete what they acknowledged)."""
     import redis
 
     client = redis.Redis(host="127.0.0.1", port=redis_port, socket_timeout=10,
                          decode_responses=True)
     try:
-        if client.type(key) == "stream":
-            return {message_id(fields) for _, fields in client.xrange(key)} - {None}
-        return {json.loads(item)["id"] for item in client.lrange(key, 0, -1)}
+        return {json.loads(fields["message"])["id"] for _, fields in client.xrange(key)}
     finally:
         client.close()
-
-
-def message_id(fields: Mapping[str, str]) -> str | None:
-    """The message id in a stream entry's fields: {"id": ...} or a JSON value holding one."""
-    if "id" in fields:
-        return fields["id"]
-    for value in fields.values():
-        try:
-            decoded = json.loads(value)
-        except ValueError:
-            continue
-        if isinstance(decoded, dict) and "id" in decoded:
-            return decoded["id"]
-    return None
 
 
 @dataclass
