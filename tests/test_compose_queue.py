@@ -27,8 +27,6 @@ from tutorial.load import post_many
 from tutorial.net import fetch
 from tutorial.prereqs import docker_problem
 
-pytestmark = pytest.mark.docker
-
 ROOT = Path(__file__).resolve().parents[1]
 TAG = "hello-tornado:pytest-compose"
 QUEUE = "hello:queue"
