@@ -1,6 +1,6 @@
 """Session-wide safety net for tests and notebooks alike.
 
-Tests, and notebooks 04-07, label every container and network they create. Under pytest
+Tests, and notebooks 05-07, label every container and network they create. Under pytest
 they also carry this session's own label (the session id travels in an environment
 variable, which notebook kernels inherit); if anything with it is still there when the
 session ends (a crashed kernel, an interrupted cell), it is removed here and reported.
