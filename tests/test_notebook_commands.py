@@ -71,3 +71,7 @@ def test_the_session_hook_knows_every_fixed_name_the_notebooks_create():
         known_containers, known_images = hook.FIXED_NAMES[name]
         assert containers and containers <= set(known_containers), (name, containers)
         assert images <= set(known_images), (name, images)
+        networks = set(re.findall(r"docker network create (\S+)", text))
+        assert networks <= set(hook.FIXED_NETWORKS.get(name, [])), (name, networks)
+        if "docker compose up" in text:  # the project named in compose.yaml
+            assert hook.FIXED_PROJECTS.get(name) == "hello-microservices", name
