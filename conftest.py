@@ -1,13 +1,14 @@
 """Session-wide safety net for tests and notebooks alike.
 
-Tests, and notebooks 04-07, label every container and network they create. Under pytest
+Tests, and notebooks 05-07, label every container and network they create. Under pytest
 they also carry this session's own label (the session id travels in an environment
 variable, which notebook kernels inherit); if anything with it is still there when the
 session ends (a crashed kernel, an interrupted cell), it is removed here and reported.
 
-Notebooks 02 and 03 show the commands a learner types, so what they create has fixed
-names and no labels. When this session ran one of them, whatever of those names is
-still there at the end is removed too, also after a failure. Nothing else another
+Notebooks 02, 03 and 04 show the commands a learner types, so what they create has fixed
+names and no labels (04's Compose project is compose.yaml's `name:`). When this session
+ran one of them, whatever of those names is still there at the end is removed too, also
+after a failure. Nothing else another
 session or a notebook open in JupyterLab started is touched.
 """
 
@@ -26,7 +27,13 @@ FIXED_NAMES = {
                                    ["hello-tornado:builder", "hello-tornado:builder-edited"]),
     "03-run-the-container.ipynb": (["hello-web", "hello-env", "hello-proc", "hello-oom",
                                     "hello-sleep", "hello-init"], []),
+    "04-redis-queue-and-replicas.ipynb": (["hello-redis", "hello-web-1", "hello-web-2",
+                                           "hello-web-3"], []),
 }
+# notebook -> networks it creates by name (removed after its containers)
+FIXED_NETWORKS = {"04-redis-queue-and-replicas.ipynb": ["hello-net"]}
+# notebook -> the Compose project it brings up (`docker compose -p NAME down -v`)
+FIXED_PROJECTS = {"04-redis-queue-and-replicas.ipynb": "hello-microservices"}
 
 
 def pytest_configure(config):
@@ -47,6 +54,18 @@ def _remove_fixed_names(ran: set[str]) -> list[str]:
             subprocess.run(["docker", "rm", "-f", "-v", *found], capture_output=True,
                            timeout=120, check=False)
             removed += found
+    for project in {FIXED_PROJECTS[nb] for nb in ran if nb in FIXED_PROJECTS}:
+        found = subprocess.run(["docker", "ps", "-aq", "--filter",
+                                f"label=com.docker.compose.project={project}"],
+                               capture_output=True, text=True, timeout=60).stdout.split()
+        if found:  # Compose finds the project by its labels: no compose file needed
+            subprocess.run(["docker", "compose", "-p", project, "down", "-v"],
+                           capture_output=True, timeout=180, check=False)
+            removed.append(f"compose project {project}")
+    for network in [n for nb in ran for n in FIXED_NETWORKS.get(nb, [])]:
+        if subprocess.run(["docker", "network", "rm", network], capture_output=True,
+                          timeout=60).returncode == 0:
+            removed.append(network)
     for image in images:
         if subprocess.run(["docker", "image", "rm", image], capture_output=True,
                           timeout=60).returncode == 0:

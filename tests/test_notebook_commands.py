@@ -1,4 +1,4 @@
-"""The commands notebooks 02 and 03 show are the ones a learner types.
+"""The commands notebooks 02, 03 and 04 show are the ones a learner types.
 
 Every `$ ...` line in their stored outputs is valid shell, carries no `--label` and no
 random 12-hex-digit name; the read-only ones run unchanged from the repository root;
@@ -18,7 +18,8 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = ["02-multi-stage-image.ipynb", "03-run-the-container.ipynb"]
+NOTEBOOKS = ["02-multi-stage-image.ipynb", "03-run-the-container.ipynb",
+             "04-redis-queue-and-replicas.ipynb"]
 
 
 def shown_commands(name: str) -> list[str]:
@@ -70,3 +71,7 @@ def test_the_session_hook_knows_every_fixed_name_the_notebooks_create():
         known_containers, known_images = hook.FIXED_NAMES[name]
         assert containers and containers <= set(known_containers), (name, containers)
         assert images <= set(known_images), (name, images)
+        networks = set(re.findall(r"docker network create (\S+)", text))
+        assert networks <= set(hook.FIXED_NETWORKS.get(name, [])), (name, networks)
+        if "docker compose up" in text:  # the project named in compose.yaml
+            assert hook.FIXED_PROJECTS.get(name) == "hello-microservices", name

@@ -1,4 +1,4 @@
-"""The "your turn" cells of notebooks 01-03 and 07: each check fails a wrong answer in one
+"""The "your turn" cells of notebooks 01-04 and 07: each check fails a wrong answer in one
 sentence, without a traceback, and passes the folded solution.
 
 The judges (tutorial/your_turn.py) take the answer, or what a learner's command left
@@ -20,7 +20,8 @@ from tutorial.check import NOT_ANSWERED, Wrong, check
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ["01-hello-tornado.ipynb", "02-multi-stage-image.ipynb",
-             "03-run-the-container.ipynb", "07-measure-it.ipynb"]
+             "03-run-the-container.ipynb", "04-redis-queue-and-replicas.ipynb",
+             "07-measure-it.ipynb"]
 # Judges made for a measured number: the arguments a test gives them.
 FACTORY_ARGS = {"replicas_for": (170.0,)}  # 5,000 GET/s x 170 µs = 0.85 cores -> 4 x 0.25
 
@@ -38,6 +39,16 @@ def web(image="hello-tornado:latest", running=True, host_ip="127.0.0.1"):
             "HostConfig": {"PortBindings": bindings}}
 
 
+def ps(hello=3, worker=2, health="healthy"):
+    """The parts of `docker compose ps -a --format json` the judge reads."""
+    rows = [{"Name": "hello-microservices-redis-1", "Service": "redis", "State": "running",
+             "Health": "healthy"}]
+    for service, count in (("hello", hello), ("worker", worker)):
+        rows += [{"Name": f"hello-microservices-{service}-{n}", "Service": service,
+                  "State": "running", "Health": health} for n in range(1, count + 1)]
+    return rows
+
+
 def export(tar_bytes=19_400_000, left=False):
     return {"files": 90, "tar_bytes": tar_bytes, "image_bytes": 19_400_000,
             "container_left": left}
@@ -52,6 +63,8 @@ CASES = {
     "export": (export(tar_bytes=191_900_000), "export a container created from", export()),
     "web_container": (web(host_ip=""), "every network interface", web()),
     "oom_exit": (143, "SIGKILL, signal 9", 137),
+    "missing_after_stop": (3, "only once Redis has it", 0),
+    "workers_up": (ps(hello=1), "keep --scale hello=3", ps()),
     "costlier_path": ("direct", "adds a process, docker-proxy", "published"),
     "replicas_for": (3, "round up", 4),
 }
@@ -71,6 +84,11 @@ MORE_WRONG = [
     ("web_container", web(host_ip=None), "publishes no port 8080"),
     ("web_container", web(host_ip="0.0.0.0"), "every network interface"),
     ("oom_exit", 1, "before Python can do anything"),
+    ("missing_after_stop", -1, "below 0"),
+    ("missing_after_stop", "0", "whole number"),
+    ("workers_up", ps(worker=0), "add --scale worker=2"),
+    ("workers_up", ps(worker=1), "not 2"),
+    ("workers_up", ps(health="starting"), "add --wait"),
     ("costlier_path", "proxy", '"direct" or "published"'),
     ("replicas_for", 1, "divide by the limit"),
     ("replicas_for", 4.0, "whole number"),

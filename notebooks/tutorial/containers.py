@@ -1,7 +1,7 @@
 """Docker bits the notebooks share: which images to use, ports, and clean-up by label.
 
 The commands themselves are shown and run with `tutorial.run("docker ...")`, exactly as
-a learner would type them (`Lab` and `Compose` echo every command they run); this module
+a learner would type them (`Lab` echoes every command it runs); this module
 otherwise answers questions about the results.
 """
 
@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import json
 import os
 import re
 import subprocess
-import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -86,11 +84,6 @@ def docker(*args: str, timeout: float = 120, check: bool = True) -> str:
         said = done.stderr.strip() or done.stdout.strip() or "no output"
         raise DockerError(f"`docker {' '.join(args)}` failed ({done.returncode}): {said}")
     return done.stdout
-
-
-def inspect(name: str) -> dict:
-    """`docker inspect NAME` as a dict (container, image or network)."""
-    return json.loads(docker("inspect", name))[0]
 
 
 def host_port(container: str, port: int = 8080) -> int:
@@ -257,62 +250,3 @@ def print_build_steps(log: str, width: int = 96) -> list[tuple[str, bool]]:
         status = "CACHED" if cached else "" if "] FROM " in text else "built"
         print(f"{status:<7}{shown}")
     return steps
-
-
-# ------------------------------------------------------------------ Compose
-
-
-def unique_name(prefix: str) -> str:
-    """`prefix-<12 hex>`: the test session's id under pytest, else a random one, so two
-    runs (a test run and your JupyterLab, say) never share a Compose project."""
-    return f"{prefix}-{os.environ.get(SESSION_ENV) or uuid.uuid4().hex[:12]}"
-
-
-class Compose:
-    """`docker compose` for one project made from this repository's compose.yaml.
-
-    Every call is echoed as the command a learner would type from the repository root:
-        compose = Compose("hello04-1a2b3c4d5e6f")
-        compose("up", "-d", "--wait", "--scale", "hello=3")
-    `build/images.env` (scripts/base-images.sh) is passed with `--env-file` when it exists:
-    it names the Redis image this machine can use. When the kernel exits, whatever is
-    left of the project is removed, so a failed cell leaves nothing behind.
-    """
-
-    def __init__(self, project: str) -> None:
-        self.project = project
-        self.argv = ["docker", "compose", "-p", project]
-        if (ROOT / "build" / "images.env").exists():
-            self.argv += ["--env-file", "build/images.env"]
-        atexit.register(self._down_quietly)
-
-    def __call__(self, *args: str, quiet: bool = False, check: bool = True) -> str:
-        return run([*self.argv, *args], cwd=ROOT, quiet=quiet, check=check)
-
-    def containers(self, service: str | None = None) -> list[dict]:
-        """`docker compose ps --format json` (quietly): one dict per container, by name."""
-        done = subprocess.run([*self.argv, "ps", "-a", "--format", "json",
-                               *([service] if service else [])],
-                              cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
-        text = done.stdout.strip()
-        # Compose >= 2.21 prints one JSON object per line; older versions one JSON list.
-        rows = json.loads(text) if text.startswith("[") else [
-            json.loads(line) for line in text.splitlines() if line.strip()]
-        return sorted(rows, key=lambda row: row["Name"])
-
-    def port(self, service: str, port: int, index: int = 1) -> int:
-        """`docker compose port --index N SERVICE PORT`: the replica's 127.0.0.1 port."""
-        done = subprocess.run([*self.argv, "port", "--index", str(index), service, str(port)],
-                              cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
-        address, _, published = done.stdout.strip().rpartition(":")
-        if address != "127.0.0.1":
-            raise RuntimeError(f"{service} #{index} publishes {port} on {address!r}, "
-                               "not on 127.0.0.1 only")
-        return int(published)
-
-    def _down_quietly(self) -> None:
-        # At kernel exit there is no time for `down`'s graceful stops: a kernel that is
-        # shut down after a failed cell is killed a few seconds later. Compose labels
-        # everything it makes with the project name, so remove by that label, at once.
-        with contextlib.suppress(OSError, DockerError, subprocess.SubprocessError):
-            remove(f"com.docker.compose.project={self.project}", echo=False)

@@ -1,4 +1,4 @@
-"""The judges of the "your turn" cells in notebooks 01-03 (see tutorial.check).
+"""The judges of the "your turn" cells in notebooks 01-04 and 07 (see tutorial.check).
 
 Each takes the learner's answer, or what their command produced (data read back from
 Docker or from a file), and returns one sentence saying what is right, or raises
@@ -152,6 +152,47 @@ def oom_exit(answer) -> str:
                     "kills the process before Python can do anything.")
     raise Wrong("Not quite: a process ended by signal N exits with 128 + N, and the OOM "
                 "killer's signal is SIGKILL.")
+
+
+# ---------------------------------------------------------------- notebook 04
+
+
+def missing_after_stop(answer) -> str:
+    """set `predicted` to how many of the accepted messages (answered 202) will be missing
+    from the stream after `docker stop` of one replica in the middle of the load (a number).
+    """
+    if isinstance(answer, bool) or not isinstance(answer, int):
+        raise Wrong("Write a whole number, e.g. predicted = 5.")
+    if answer == 0:
+        return ("0: a replica answers 202 only once Redis has the message, and on SIGTERM "
+                "it finishes the requests in flight before it exits.")
+    if answer < 0:
+        raise Wrong("A count of missing messages cannot be below 0.")
+    raise Wrong(f"{answer} would mean a 202 went out for a message Redis does not have; a "
+                "replica answers 202 only once Redis has it, and on SIGTERM it finishes "
+                "the requests in flight before it exits.")
+
+
+def workers_up(answer) -> str:
+    """run the one docker compose command that keeps the three hello replicas, adds two
+    workers, and returns only once every container is healthy.
+    """
+    running = {"hello": 0, "worker": 0}
+    for container in answer:
+        if container["State"] == "running" and container["Service"] in running:
+            running[container["Service"]] += 1
+    if running["worker"] == 0:
+        raise Wrong("No worker runs: add --scale worker=2 to docker compose up -d --wait.")
+    if running["hello"] != 3:
+        raise Wrong(f"{running['hello']} hello replica(s) run, not 3: `up` applies every "
+                    "service's scale, so keep --scale hello=3 next to --scale worker=2.")
+    if running["worker"] != 2:
+        raise Wrong(f"{running['worker']} worker(s) run, not 2: write --scale worker=2.")
+    waiting = [c["Name"] for c in answer if c.get("Health") not in ("healthy", "", None)]
+    if waiting:
+        raise Wrong(f"{', '.join(waiting)} is not healthy yet: add --wait, so that `up` "
+                    "returns only once every healthcheck passes.")
+    return "3 hello replicas and 2 workers run, every one of them healthy."
 
 
 # ---------------------------------------------------------------- notebook 07
