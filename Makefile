@@ -7,7 +7,7 @@
 #   make notebooks  re-execute the notebooks in place (refreshes committed outputs)
 #   make test-browser  every notebook in JupyterLab in Chromium, cell by cell (build/browser/)
 #   make screenshots   refresh the README's pictures in docs/ from a browser run
-#   make clean      remove build/, the venv, and containers/networks this project made
+#   make clean      remove build/, the venv, and the containers/networks this project made
 
 PYTHON ?= python3
 VENV   := .venv
@@ -125,5 +125,8 @@ lint: venv
 
 clean:
 	-docker ps -aq --filter label=$(LABEL) | xargs -r docker rm -f
+	# Notebooks 02-04 name what they create instead of labelling it (conftest.FIXED_NAMES).
+	-test ! -x $(BIN)/python || $(BIN)/python -c "import conftest; \
+	    print('removed:', *conftest._remove_fixed_names(set(conftest.FIXED_NAMES)) or ['nothing'])"
 	-docker network ls -q --filter label=$(LABEL) | xargs -r docker network rm
 	rm -rf build $(VENV)
