@@ -28,7 +28,6 @@ ENV_VARS = frozenset(
         "BODY_TIMEOUT",
         "DEDUPE_SECONDS",
         "MAX_PENDING",
-        "EVENT_LOOP",
         "WORKER_PORT",
         "WORKER_LEASE_SECONDS",
         "WORKER_MAX_ATTEMPTS",
@@ -58,8 +57,6 @@ class Settings:
     dedupe_seconds: int = 600
     # Messages waiting for Redis at once; past that, a fast 503 instead of a slow queue.
     max_pending: int = 4096
-    # asyncio's own loop, or uvloop where installed (service/loop.py; not in the image).
-    event_loop: str = "asyncio"
     # `python -m service.worker` only: its /healthz port, how long a consumer may hold
     # an entry before another one claims it, and deliveries before the dead letters.
     worker_port: int = 8081
@@ -106,18 +103,6 @@ def _log_level(text: str) -> str:
     return level
 
 
-# EVENT_LOOP's values (service/loop.py makes the loop).
-LOOP_CHOICES = ("asyncio", "uvloop")
-
-
-def _event_loop(text: str) -> str:
-    choice = text.lower()
-    if choice not in LOOP_CHOICES:
-        raise argparse.ArgumentTypeError(
-            f"event loop must be one of {', '.join(LOOP_CHOICES)}, got {text!r}")
-    return choice
-
-
 # flag name -> (environment variable, parser, help)
 _OPTIONS = {
     "port": ("PORT", _port, "TCP port to listen on (0 picks a free one)"),
@@ -148,8 +133,6 @@ _OPTIONS = {
         _positive_int,
         "messages waiting for Redis at once; more get a fast 503 with Retry-After",
     ),
-    "event_loop": (
-        "EVENT_LOOP", _event_loop, "asyncio, or uvloop where it is installed"),
     "worker_port": ("WORKER_PORT", _port, "TCP port of the worker's GET /healthz"),
     "worker_lease_seconds": (
         "WORKER_LEASE_SECONDS",

@@ -71,8 +71,8 @@ async def serve(settings: Settings) -> None:
     port = sockets[0].getsockname()[1]
     loop = asyncio.get_running_loop()
     log.info(
-        "hello-tornado %s listening on http://%s:%d (instance %s, event loop %s)",
-        __version__, settings.address, port, settings.instance, type(loop).__module__,
+        "hello-tornado %s listening on http://%s:%d (instance %s)",
+        __version__, settings.address, port, settings.instance,
     )
 
     stop = asyncio.Event()
