@@ -13,15 +13,6 @@ Length policy: no MAXLEN, which would drop entries no worker has read yet. Worke
 delete what they acknowledged (XACK + XDEL), so the stream holds unfinished work only,
 bounded by Redis's `maxmemory` under `noeviction`: a full Redis refuses the append
 ("OOM command not allowed") and the client gets a 503 saying nothing was enqueued.
-
-Only redis-py's public API is used (from_url, client(), register_script, ping), but
-two of its knobs cannot say what a 503 must: its `Retry` resends a command on its
-own and never tells the caller whether the command went out once or twice, while the
-answer "nothing was enqueued" is honest only if it was never sent; so redis-py's retry
-is off and `_send` retries once itself, counting the sends. And its socket timeouts
-count wall-clock time, including time our event loop spent on other requests while
-Redis's answer sat unread (a burst: false 503s); so they are only a backstop behind
-`_deadline`, which counts the time the loop was free.
 """
 
 from __future__ import annotations
@@ -203,6 +194,15 @@ class RedisQueue:
 
     async def close(self) -> None:
         await self.client.aclose()
+
+
+# Only redis-py's public API is used above (from_url, client(), register_script, ping),
+# and two of its knobs cannot say what a 503 must. Its `Retry` resends a command on its
+# own and never tells the caller whether it went out once or twice, while "nothing was
+# enqueued" is honest only if it was never sent: so its retry is off and `_send` retries
+# once itself, counting the sends. Its socket timeouts count wall-clock time, including
+# time the event loop spent on other requests while Redis's answer sat unread (a burst:
+# false 503s): so they are only a backstop behind `_deadline`, which counts free time.
 
 
 @contextlib.asynccontextmanager
