@@ -14,11 +14,8 @@ WORKDIR /app
 # Dependencies first: this layer is reused until the lock or the wheels change,
 # so a code change rebuilds in seconds. No index is contacted: the wheels come
 # from build/wheelhouse (scripts/wheelhouse.sh) and must match the lock's hashes.
-# (`make bench` builds a variant with another lock and wheelhouse: bench/variant.py.)
-ARG REQUIREMENTS=service/requirements.txt
-ARG WHEELHOUSE=build/wheelhouse
-COPY ${REQUIREMENTS} ./requirements.txt
-COPY ${WHEELHOUSE}/ /wheelhouse/
+COPY service/requirements.txt ./requirements.txt
+COPY build/wheelhouse/ /wheelhouse/
 RUN PIP_DISABLE_PIP_VERSION_CHECK=1 python3 -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-cache-dir --no-index --find-links /wheelhouse \
         --require-hashes -r requirements.txt
@@ -26,11 +23,9 @@ RUN PIP_DISABLE_PIP_VERSION_CHECK=1 python3 -m venv /opt/venv \
 COPY docker/elf_strip.py docker/exercise.py docker/slim_rootfs.py /opt/slim/
 COPY service/ ./service/
 # Runs the service, records what it loads, copies only that to /rootfs, then
-# runs /rootfs chrooted as nobody and fails the build if it misbehaves. It runs the
-# service on the EVENT_LOOP given here, so the trace sees what that loop loads.
+# runs /rootfs chrooted as nobody and fails the build if it misbehaves.
 # -X no_debug_ranges: the bytecode it compiles keeps line numbers but not the
 # column ranges behind traceback carets (^^^^), ~10 % smaller.
-ARG EVENT_LOOP=asyncio
 RUN /opt/venv/bin/python -X no_debug_ranges /opt/slim/slim_rootfs.py \
         --root /rootfs --requirements requirements.txt
 

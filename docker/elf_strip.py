@@ -20,7 +20,7 @@ PROGRAM = struct.Struct("<IIQQQQQQ")  # Elf64_Phdr
 SHF_ALLOC, SHF_INFO_LINK = 0x2, 0x40
 SHT_NOBITS, SHT_RELA, SHT_REL = 8, 4, 9
 # The static symbol table and its names: for debuggers and `nm`; the dynamic linker uses
-# .dynsym/.dynstr, which are kept (uvloop's .symtab is 0.2 MB).
+# .dynsym/.dynstr, which are kept.
 DEBUGGER_ONLY = {b".symtab", b".strtab"}
 
 

@@ -50,15 +50,12 @@ from exercise import exercise
 # The service's process environment in the image (the Dockerfile sets the same).
 RUNTIME_ENV = {"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1",
                "SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt"}
-# The event loop to trace (the Dockerfile's ARG EVENT_LOOP): its modules must be kept.
-if os.environ.get("EVENT_LOOP"):
-    RUNTIME_ENV["EVENT_LOOP"] = os.environ["EVENT_LOOP"]
 ENTRYPOINT = "/usr/local/bin/python"  # a stable path whatever the prefix
 NOBODY = "65534"
 # Never needed at run time, large (tornado/test alone is ~1 MB of the budget).
 SKIP_DIRS = {"__pycache__", "test", "tests"}
 # Type stubs, stale bytecode, and the Cython/C sources some wheels ship beside their
-# extension modules (uvloop: 0.4 MB of .pyx/.pxd): none is read at run time.
+# extension modules: none is read at run time.
 SKIP_SUFFIXES = (".pyi", ".pyc", "py.typed", ".pyx", ".pxd", ".pxi", ".c", ".h")
 # Optional imports (inside `try: ... except ImportError`) that the service never
 # needs, but that would drag in shared libraries. They are made unimportable

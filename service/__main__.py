@@ -8,20 +8,18 @@ import sys
 
 from service.config import ConfigError, load_settings
 from service.logs import setup_logging
-from service.loop import loop_factory
 from service.server import serve
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(argv)
-        factory = loop_factory(settings.event_loop)
-    except ConfigError as exc:  # a bad value, or uvloop asked for but not installed
+    except ConfigError as exc:  # a bad environment variable (bad flags exit in argparse)
         print(f"python -m service: error: {exc}", file=sys.stderr)
         return 2
     setup_logging(settings.log_level)
     try:
-        with asyncio.Runner(loop_factory=factory) as runner:
+        with asyncio.Runner() as runner:
             runner.run(serve(settings))
     except OSError as exc:  # typically: the port is taken
         logging.getLogger("service").error(

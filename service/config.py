@@ -9,31 +9,9 @@ from __future__ import annotations
 import argparse
 import os
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-
-# Every environment variable the service reads. The Kubernetes cross-checks use this
-# list to catch a manifest that sets a variable nobody reads (usually a typo).
-ENV_VARS = frozenset(
-    {
-        "PORT",
-        "ADDRESS",
-        "REDIS_URL",
-        "QUEUE_KEY",
-        "MAX_BODY_BYTES",
-        "POD_NAME",
-        "SHUTDOWN_TIMEOUT",
-        "LOG_LEVEL",
-        "IDLE_TIMEOUT",
-        "BODY_TIMEOUT",
-        "DEDUPE_SECONDS",
-        "MAX_PENDING",
-        "EVENT_LOOP",
-        "WORKER_PORT",
-        "WORKER_LEASE_SECONDS",
-        "WORKER_MAX_ATTEMPTS",
-    }
-)
+from typing import Any
 
 
 class ConfigError(ValueError):
@@ -58,8 +36,6 @@ class Settings:
     dedupe_seconds: int = 600
     # Messages waiting for Redis at once; past that, a fast 503 instead of a slow queue.
     max_pending: int = 4096
-    # asyncio's own loop, or uvloop where installed (service/loop.py; not in the image).
-    event_loop: str = "asyncio"
     # `python -m service.worker` only: its /healthz port, how long a consumer may hold
     # an entry before another one claims it, and deliveries before the dead letters.
     worker_port: int = 8081
@@ -67,34 +43,27 @@ class Settings:
     worker_max_attempts: int = 5
 
 
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"port must be a whole number, got {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be between 0 and 65535, got {value}")
-    return value
+def _number(kind: type, expected: str, in_range: str, ok: Callable[[Any], bool]):
+    """A parser for numbers: `kind(text)`, then `ok(value)`; each failure says which."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{expected}, got {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"{in_range}, got {value}")
+        return value
+
+    return parse
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number above 0, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {value}")
-    return value
+_port = _number(int, "port must be a whole number", "port must be between 0 and 65535",
+                lambda value: 0 <= value <= 65535)
+_positive_int = _number(int, "expected a whole number", "expected a number above 0",
+                        lambda value: value > 0)
+_seconds = _number(float, "expected a number of seconds",
+                   "expected a number of seconds above 0", lambda value: value > 0)
 
 
 def _log_level(text: str) -> str:
@@ -106,66 +75,57 @@ def _log_level(text: str) -> str:
     return level
 
 
-# EVENT_LOOP's values (service/loop.py makes the loop).
-LOOP_CHOICES = ("asyncio", "uvloop")
+@dataclass(frozen=True)
+class Option:
+    """One setting: its `Settings` field, environment variable, parser and help text.
+    The flag is the field's name with dashes (--max-body-bytes) unless given."""
+
+    name: str
+    env: str
+    parse: Callable[[str], Any]
+    help: str
+    flag: str = ""
+
+    @property
+    def option_string(self) -> str:
+        return self.flag or "--" + self.name.replace("_", "-")
 
 
-def _event_loop(text: str) -> str:
-    choice = text.lower()
-    if choice not in LOOP_CHOICES:
-        raise argparse.ArgumentTypeError(
-            f"event loop must be one of {', '.join(LOOP_CHOICES)}, got {text!r}")
-    return choice
+# THE table of settings: env names, flags, --help and ENV_VARS all come from it.
+OPTIONS = (
+    Option("port", "PORT", _port, "TCP port to listen on (0 picks a free one)"),
+    Option("address", "ADDRESS", str,
+           "address to bind; 0.0.0.0 in a container, 127.0.0.1 on a laptop"),
+    Option("redis_url", "REDIS_URL", str, "Redis to push received messages to"),
+    Option("queue_key", "QUEUE_KEY", str, "Redis stream that holds the queue"),
+    Option("max_body_bytes", "MAX_BODY_BYTES", _positive_int, "largest accepted request body"),
+    Option("shutdown_timeout", "SHUTDOWN_TIMEOUT", _seconds,
+           "seconds to let in-flight requests finish after SIGTERM"),
+    Option("log_level", "LOG_LEVEL", _log_level, "DEBUG, INFO, WARNING or ERROR"),
+    Option("idle_timeout", "IDLE_TIMEOUT", _seconds,
+           "seconds a client may take to send a request's headers, or stay idle between requests"),
+    Option("body_timeout", "BODY_TIMEOUT", _seconds,
+           "seconds a client may take to send a request body"),
+    Option("dedupe_seconds", "DEDUPE_SECONDS", _positive_int,
+           "seconds a message id is remembered: a repeat within them is not stored again"),
+    Option("max_pending", "MAX_PENDING", _positive_int,
+           "messages waiting for Redis at once; more get a fast 503 with Retry-After"),
+    # The worker's: its flags are shorter than the settings' names (--port, not --worker-port).
+    Option("worker_port", "WORKER_PORT", _port, "TCP port of the worker's GET /healthz",
+           flag="--port"),
+    Option("worker_lease_seconds", "WORKER_LEASE_SECONDS", _seconds,
+           "seconds a consumer may hold an entry unacknowledged before another one claims it",
+           flag="--lease"),
+    Option("worker_max_attempts", "WORKER_MAX_ATTEMPTS", _positive_int,
+           "deliveries of one entry before it goes to the dead letters", flag="--max-attempts"),
+)
+_BY_NAME = {option.name: option for option in OPTIONS}
+SERVICE_OPTIONS = tuple(option.name for option in OPTIONS if not option.name.startswith("worker_"))
 
-
-# flag name -> (environment variable, parser, help)
-_OPTIONS = {
-    "port": ("PORT", _port, "TCP port to listen on (0 picks a free one)"),
-    "address": ("ADDRESS", str, "address to bind; 0.0.0.0 in a container, 127.0.0.1 on a laptop"),
-    "redis_url": ("REDIS_URL", str, "Redis to push received messages to"),
-    "queue_key": ("QUEUE_KEY", str, "Redis stream that holds the queue"),
-    "max_body_bytes": ("MAX_BODY_BYTES", _positive_int, "largest accepted request body"),
-    "shutdown_timeout": (
-        "SHUTDOWN_TIMEOUT",
-        _positive_float,
-        "seconds to let in-flight requests finish after SIGTERM",
-    ),
-    "log_level": ("LOG_LEVEL", _log_level, "DEBUG, INFO, WARNING or ERROR"),
-    "idle_timeout": (
-        "IDLE_TIMEOUT",
-        _positive_float,
-        "seconds a client may take to send a request's headers, or stay idle between requests",
-    ),
-    "body_timeout": (
-        "BODY_TIMEOUT", _positive_float, "seconds a client may take to send a request body"),
-    "dedupe_seconds": (
-        "DEDUPE_SECONDS",
-        _positive_int,
-        "seconds a message id is remembered: a repeat within them is not stored again",
-    ),
-    "max_pending": (
-        "MAX_PENDING",
-        _positive_int,
-        "messages waiting for Redis at once; more get a fast 503 with Retry-After",
-    ),
-    "event_loop": (
-        "EVENT_LOOP", _event_loop, "asyncio, or uvloop where it is installed"),
-    "worker_port": ("WORKER_PORT", _port, "TCP port of the worker's GET /healthz"),
-    "worker_lease_seconds": (
-        "WORKER_LEASE_SECONDS",
-        _positive_float,
-        "seconds a consumer may hold an entry unacknowledged before another one claims it",
-    ),
-    "worker_max_attempts": (
-        "WORKER_MAX_ATTEMPTS",
-        _positive_int,
-        "deliveries of one entry before it goes to the dead letters",
-    ),
-}
-# The worker's flags are shorter than its settings' names (--port, not --worker-port).
-_FLAGS = {"worker_port": "--port", "worker_lease_seconds": "--lease",
-          "worker_max_attempts": "--max-attempts"}
-SERVICE_OPTIONS = tuple(name for name in _OPTIONS if name not in _FLAGS)
+# Every environment variable the service and the worker read. The Kubernetes
+# cross-checks use it to catch a manifest that sets a variable nobody reads (usually a
+# typo). POD_NAME has no flag: Kubernetes sets it (downward API), the hostname stands in.
+ENV_VARS = frozenset({option.env for option in OPTIONS} | {"POD_NAME"})
 
 
 def build_parser(
@@ -178,14 +138,13 @@ def build_parser(
         epilog="Every flag can also be set by the environment variable in brackets.",
     )
     defaults = Settings()
-    for name in names:
-        env, kind, text = _OPTIONS[name]
+    for option in (_BY_NAME[name] for name in names):
         parser.add_argument(
-            _FLAGS.get(name, "--" + name.replace("_", "-")),
-            dest=name,
-            type=kind,
+            option.option_string,
+            dest=option.name,
+            type=option.parse,
             default=None,
-            help=f"{text} [{env}] (default: {getattr(defaults, name)})",
+            help=f"{option.help} [{option.env}] (default: {getattr(defaults, option.name)})",
         )
     return parser
 
@@ -197,15 +156,15 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str] | None = 
     """
     environ = os.environ if environ is None else environ
     values = {}
-    for name, (env, kind, _) in _OPTIONS.items():
-        flag = getattr(args, name, None)
+    for option in OPTIONS:
+        flag = getattr(args, option.name, None)
         if flag is not None:
-            values[name] = flag
-        elif environ.get(env, "") != "":
+            values[option.name] = flag
+        elif environ.get(option.env, "") != "":
             try:
-                values[name] = kind(environ[env])
+                values[option.name] = option.parse(environ[option.env])
             except argparse.ArgumentTypeError as exc:
-                raise ConfigError(f"environment variable {env}: {exc}") from None
+                raise ConfigError(f"environment variable {option.env}: {exc}") from None
     instance = environ.get("POD_NAME") or socket.gethostname()
     return Settings(instance=instance, **values)
 

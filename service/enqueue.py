@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 import tornado.web
 
-from service.base import JSONErrorHandler
+from service.base import ApiError, BaseHandler
 from service.queue import QueueUnavailable
 
 # Past the limit, read and throw away up to this much more: a client that sends its
@@ -42,12 +42,12 @@ IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 @tornado.web.stream_request_body
-class EnqueueHandler(JSONErrorHandler):
+class EnqueueHandler(BaseHandler):
     """POST /enqueue -> 202 with the message id once Redis has acknowledged the push."""
 
     def initialize(self) -> None:
         super().initialize()
-        self.limit: int = self.settings["service"].max_body_bytes
+        self.limit: int = self.application.config.max_body_bytes
         self.chunks: list[bytes] = []
         self.received = 0
 
@@ -62,9 +62,7 @@ class EnqueueHandler(JSONErrorHandler):
         ):
             # Answer now, without reading. A client that asked `Expect: 100-continue`
             # never sends the body; one past the drain budget is cut off.
-            self.send_error(413, message=self._too_large(size),
-                            headers={"Connection": "close"})
-            return
+            raise ApiError(413, self._too_large(size), headers={"Connection": "close"})
         # Otherwise read the body (discarding what is over the limit) and answer in post().
         self.request.connection.set_max_body_size(
             size if size is not None and size > self.limit else self.limit + DRAIN_BYTES
@@ -84,71 +82,76 @@ class EnqueueHandler(JSONErrorHandler):
             self.chunks.append(chunk)
 
     async def post(self) -> None:
-        if self.received > self.limit:
-            self.send_error(413, message=self._too_large(self.received))
-            return
-        content_type = self.request.headers.get("Content-Type", "")
-        media_type, charset = _media_type(content_type)
-        if media_type not in ACCEPTED_TYPES:
-            self.send_error(
-                415,
-                message="Content-Type must be text/plain or application/json, "
-                f"got {content_type or 'none'!r}",
-            )
-            return
-        if charset is not None and charset not in ACCEPTED_CHARSETS:
-            self.send_error(415, message=f"the charset must be utf-8, got {charset!r}")
-            return
-        message_id = self.request.headers.get("Idempotency-Key")
-        if message_id is None:
-            message_id = uuid.uuid4().hex
-        elif not IDEMPOTENCY_KEY.fullmatch(message_id):
-            self.send_error(400, message="the Idempotency-Key header must be 1 to 128 "
-                            "characters of A-Z a-z 0-9 . _ : -")
-            return
-        raw = b"".join(self.chunks)
-        if not raw:
-            self.send_error(400, message="the request body is empty; send the data to enqueue")
-            return
-        try:
-            text = raw.decode("utf-8")
-            body = _parse_json(text) if media_type == "application/json" else text
-        except UnicodeDecodeError:
-            self.send_error(400, message="the request body is not valid UTF-8")
-            return
-        except TooDeep:
-            self.send_error(400, message=f"the JSON body is nested deeper than {MAX_JSON_DEPTH} "
-                            "levels")
-            return
-        except ValueError as exc:
-            self.send_error(400, message=f"the request body is not valid JSON: {exc}")
-            return
-
+        # Read and check the request: each step raises ApiError (413, 415, 400) if unfit.
+        media_type = self.media_type()
+        message_id = self.message_id()
+        body = self.read_body(media_type)
         envelope = {
             "id": message_id,
             "body": body,
             "content_type": media_type,
-            "served_by": self.settings["service"].instance,
+            "served_by": self.application.config.instance,
             "received_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
         }
-        try:
-            length = await self.settings["queue"].push(message_id, envelope)
-        except QueueUnavailable as exc:
-            if exc.maybe_queued:
-                # Unknown outcome. A retry with the same id is safe: stored at most once.
-                self.send_error(
-                    503, headers={"Retry-After": "1"}, fields={"id": message_id},
-                    message=f"the queue did not confirm the push ({exc}); the message may "
-                    "have been queued. Retry with the header Idempotency-Key: "
-                    f"{message_id} and it is stored at most once",
-                )
-            else:
-                self.send_error(503, headers={"Retry-After": "1"},
-                                message=f"the queue is unavailable, nothing was enqueued: {exc}")
-            return
+        length = await self.push(message_id, envelope)  # ApiError 503 if Redis did not ack
         self.set_status(202)
-        self.write({"id": envelope["id"], "served_by": envelope["served_by"],
+        self.write({"id": message_id, "served_by": envelope["served_by"],
                     "queue_length": length})
+
+    def media_type(self) -> str:
+        """The media type, text/plain or application/json; 413 past the size limit, else 415."""
+        if self.received > self.limit:
+            raise ApiError(413, self._too_large(self.received))
+        content_type = self.request.headers.get("Content-Type", "")
+        media_type, charset = _media_type(content_type)
+        if media_type not in ACCEPTED_TYPES:
+            raise ApiError(415, "Content-Type must be text/plain or application/json, "
+                           f"got {content_type or 'none'!r}")
+        if charset is not None and charset not in ACCEPTED_CHARSETS:
+            raise ApiError(415, f"the charset must be utf-8, got {charset!r}")
+        return media_type
+
+    def message_id(self) -> str:
+        """The client's Idempotency-Key (400 if malformed), else a new id."""
+        key = self.request.headers.get("Idempotency-Key")
+        if key is None:
+            return uuid.uuid4().hex
+        if not IDEMPOTENCY_KEY.fullmatch(key):
+            raise ApiError(400, "the Idempotency-Key header must be 1 to 128 "
+                           "characters of A-Z a-z 0-9 . _ : -")
+        return key
+
+    def read_body(self, media_type: str) -> object:
+        """The body as text, or parsed for JSON; 400 if empty, not UTF-8 or bad JSON."""
+        raw = b"".join(self.chunks)
+        if not raw:
+            raise ApiError(400, "the request body is empty; send the data to enqueue")
+        try:
+            text = raw.decode("utf-8")
+            return _parse_json(text) if media_type == "application/json" else text
+        except UnicodeDecodeError:
+            raise ApiError(400, "the request body is not valid UTF-8") from None
+        except TooDeep:
+            raise ApiError(400, f"the JSON body is nested deeper than {MAX_JSON_DEPTH} "
+                           "levels") from None
+        except ValueError as exc:
+            raise ApiError(400, f"the request body is not valid JSON: {exc}") from None
+
+    async def push(self, message_id: str, envelope: dict) -> int:
+        """Append the message; the stream's length after it, or ApiError 503."""
+        try:
+            return await self.application.queue.push(message_id, envelope)
+        except QueueUnavailable as exc:
+            if not exc.maybe_queued:
+                raise ApiError(503, f"the queue is unavailable, nothing was enqueued: {exc}",
+                               headers={"Retry-After": "1"}) from None
+            # Unknown outcome. A retry with the same id is safe: stored at most once.
+            raise ApiError(
+                503, f"the queue did not confirm the push ({exc}); the message may have "
+                f"been queued. Retry with the header Idempotency-Key: {message_id} and it "
+                "is stored at most once",
+                headers={"Retry-After": "1"}, fields={"id": message_id},
+            ) from None
 
     def _too_large(self, size: int) -> str:
         return f"the request body has {size} bytes; the limit is {self.limit} bytes"

@@ -25,6 +25,15 @@ class BatchedStreamHandler(logging.StreamHandler):
     does a line logged where no event loop runs, and the buffer when logging shuts down
     at exit. What a batch risks: if the process is killed (SIGKILL, OOM), the access
     lines of its last FLUSH_DELAY; the same trade as nginx's `access_log ... buffer=`.
+
+    Why not the stdlib's handlers: `StreamHandler.emit` flushes its stream after every
+    record, so even on a buffered stream it makes one write per line. `MemoryHandler`
+    keeps records, but flushes only when full or at a level (no time bound: a quiet
+    service would sit on its last access lines; and an INFO event line such as
+    "received SIGTERM" would wait too, since it cannot tell loggers apart), and its
+    flush hands the records one by one to a target StreamHandler, again one write each.
+    Bending it to this takes overriding shouldFlush and flush and a non-flushing target:
+    more code than this class, which writes into a buffered stream and flushes it once.
     """
 
     def __init__(self, stream, delay: float = FLUSH_DELAY,
@@ -61,7 +70,8 @@ class BatchedStreamHandler(logging.StreamHandler):
 
 def _buffered_stdout() -> io.TextIOWrapper:
     """stdout with a buffer of its own: the image sets PYTHONUNBUFFERED=1 (so that
-    print() and tracebacks appear at once), which makes sys.stdout write through."""
+    print() and tracebacks appear at once), which makes sys.stdout write through, and
+    a batch needs a buffer to collect in."""
     raw = io.FileIO(sys.stdout.fileno(), "w", closefd=False)
     return io.TextIOWrapper(io.BufferedWriter(raw, 64 * 1024), encoding="utf-8",
                             errors="backslashreplace")

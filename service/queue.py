@@ -196,6 +196,15 @@ class RedisQueue:
         await self.client.aclose()
 
 
+# Only redis-py's public API is used above (from_url, client(), register_script, ping),
+# and two of its knobs cannot say what a 503 must. Its `Retry` resends a command on its
+# own and never tells the caller whether it went out once or twice, while "nothing was
+# enqueued" is honest only if it was never sent: so its retry is off and `_send` retries
+# once itself, counting the sends. Its socket timeouts count wall-clock time, including
+# time the event loop spent on other requests while Redis's answer sat unread (a burst:
+# false 503s): so they are only a backstop behind `_deadline`, which counts free time.
+
+
 @contextlib.asynccontextmanager
 async def _deadline(seconds: float):
     """asyncio.timeout(seconds), except that time the event loop spent busy elsewhere

@@ -71,8 +71,8 @@ async def serve(settings: Settings) -> None:
     port = sockets[0].getsockname()[1]
     loop = asyncio.get_running_loop()
     log.info(
-        "hello-tornado %s listening on http://%s:%d (instance %s, event loop %s)",
-        __version__, settings.address, port, settings.instance, type(loop).__module__,
+        "hello-tornado %s listening on http://%s:%d (instance %s)",
+        __version__, settings.address, port, settings.instance,
     )
 
     stop = asyncio.Event()
@@ -81,8 +81,8 @@ async def serve(settings: Settings) -> None:
     await stop.wait()
 
     server.stop()  # no new connections from here on
-    app.settings["draining"] = True
-    in_flight = app.settings["in_flight"]
+    app.draining = True
+    in_flight = app.in_flight
     deadline = time.monotonic() + settings.shutdown_timeout
     while in_flight and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
@@ -90,7 +90,7 @@ async def serve(settings: Settings) -> None:
         log.warning("shutdown: %d request(s) still running after %.1f s, closing anyway",
                     len(in_flight), settings.shutdown_timeout)
     await server.close_all_connections()
-    await app.settings["queue"].close()
+    await app.queue.close()
     log.info("shutdown complete")
 
 

@@ -198,8 +198,11 @@ class Worker:
 class HealthHandler(tornado.web.RequestHandler):
     """GET /healthz -> 200 while the consume loop turns, 503 once it is stuck."""
 
+    def initialize(self, worker: Worker) -> None:
+        self.worker = worker
+
     def get(self) -> None:
-        worker: Worker = self.settings["worker"]
+        worker = self.worker
         idle = asyncio.get_running_loop().time() - worker.last_turn
         ok = idle <= 3 * BLOCK_SECONDS + worker.lease  # a turn: a block, or a lease at most
         self.set_status(200 if ok else 503)
@@ -225,7 +228,7 @@ async def _main(args, settings: Settings) -> int:
     worker = Worker(client, settings.queue_key, name, settings.worker_lease_seconds,
                     settings.worker_max_attempts)
     server = tornado.httpserver.HTTPServer(tornado.web.Application(
-        [(r"/healthz", HealthHandler)], worker=worker, log_function=lambda handler: None))
+        [(r"/healthz", HealthHandler, {"worker": worker})], log_function=lambda handler: None))
     try:
         sockets = tornado.netutil.bind_sockets(settings.worker_port, settings.address)
     except OSError as exc:

@@ -5,7 +5,15 @@ import sys
 
 import pytest
 
-from service.config import ENV_VARS, ConfigError, Settings, load_settings
+from service.config import (
+    ENV_VARS,
+    OPTIONS,
+    SERVICE_OPTIONS,
+    ConfigError,
+    Settings,
+    build_parser,
+    load_settings,
+)
 
 
 def test_defaults():
@@ -33,10 +41,42 @@ def test_environment_then_flags():
 
 def test_every_setting_has_an_env_var_the_service_declares():
     # ENV_VARS feeds the Kubernetes cross-checks; it must list exactly what is read.
-    from service.config import _OPTIONS
+    assert {option.env for option in OPTIONS} | {"POD_NAME"} == ENV_VARS
+    assert set(Settings.__dataclass_fields__) == {option.name for option in OPTIONS} | {"instance"}
 
-    assert {env for env, _, _ in _OPTIONS.values()} | {"POD_NAME"} == ENV_VARS
-    assert set(Settings.__dataclass_fields__) == set(_OPTIONS) | {"instance"}
+
+def test_the_settings_table_gives_each_setting_an_env_name_a_flag_and_help():
+    envs = [option.env for option in OPTIONS]
+    assert len(set(envs)) == len(envs) and all(env.isupper() for env in envs)
+    for prog, names in [("python -m service", SERVICE_OPTIONS),
+                        ("python -m service.worker", [o.name for o in OPTIONS
+                                                      if o.name not in SERVICE_OPTIONS])]:
+        help_text = " ".join(build_parser(prog, names).format_help().split())
+        for option in (o for o in OPTIONS if o.name in names):
+            assert option.option_string.startswith("--")
+            assert f"{option.option_string} {option.name.upper()}" in help_text
+            assert f"[{option.env}] (default: {getattr(Settings(), option.name)})" in help_text
+            assert option.help.split()[0] in help_text
+
+
+@pytest.mark.parametrize("option", [o for o in OPTIONS if o.name in SERVICE_OPTIONS],
+                         ids=lambda option: option.env)
+def test_each_setting_reads_its_env_var_and_its_flag_wins(option):
+    env_text, flag_text = _two_values(option)
+    from_env = load_settings([], environ={option.env: env_text})
+    from_flag = load_settings([option.option_string, flag_text], environ={option.env: env_text})
+    assert getattr(from_env, option.name) == option.parse(env_text)
+    assert getattr(from_flag, option.name) == option.parse(flag_text)
+    assert getattr(load_settings([], environ={}), option.name) == getattr(Settings(), option.name)
+
+
+def _two_values(option):
+    """Two valid, different values for a setting, as text."""
+    if option.name == "log_level":
+        return "DEBUG", "ERROR"
+    if option.name in ("address", "redis_url", "queue_key"):
+        return "env-value", "flag-value"
+    return "7", "9"
 
 
 @pytest.mark.parametrize("env, fragment", [

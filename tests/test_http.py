@@ -52,4 +52,4 @@ class HelloTest(AsyncHTTPTestCase):
     def test_every_request_is_finished_and_untracked(self):
         self.fetch("/")
         self.fetch("/nope")
-        self.assertEqual(len(self._app.settings["in_flight"]), 0)
+        self.assertEqual(len(self._app.in_flight), 0)

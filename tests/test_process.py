@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import signal
 import socket
 import time
@@ -63,16 +62,9 @@ def test_port_in_use_is_a_clear_error(service):
     assert f"cannot listen on 127.0.0.1:{port}" in proc.output
 
 
-def test_event_loop_setting(service):
-    proc, url = service(EVENT_LOOP="asyncio")
-    assert fetch(url + "/").text == "Hello World"
-    assert "event loop asyncio.unix_events)" in proc.output  # the loop it really runs on
+def test_start_up_line_names_version_address_and_instance(service):
+    proc, url = service(POD_NAME="hello-pod")
+    port = url.rsplit(":", 1)[1]
+    assert f"hello-tornado 0.1.0 listening on http://127.0.0.1:{port} (instance hello-pod)" \
+        in proc.output
     assert proc.stop() == 0
-
-
-def test_uvloop_where_it_is_not_installed_is_a_clear_error(service):
-    if importlib.util.find_spec("uvloop"):  # not in requirements-dev.txt: someone added it
-        pytest.skip("uvloop is installed here: nothing to refuse")
-    proc, _ = service(EVENT_LOOP="uvloop", listening=False)
-    assert proc.wait() == 2
-    assert "EVENT_LOOP=uvloop but uvloop is not installed" in proc.output

@@ -306,7 +306,7 @@ def test_healthz_says_503_when_the_loop_is_stuck(stream):
         worker.last_turn = asyncio.get_running_loop().time() - last_turn_ago
         [sock] = tornado.netutil.bind_sockets(0, "127.0.0.1")
         server = tornado.httpserver.HTTPServer(
-            tornado.web.Application([(r"/healthz", HealthHandler)], worker=worker))
+            tornado.web.Application([(r"/healthz", HealthHandler, {"worker": worker})]))
         server.add_sockets([sock])
         try:
             reply = await tornado.httpclient.AsyncHTTPClient().fetch(
