@@ -64,6 +64,9 @@ class Application(tornado.web.Application):
         # that somehow never finishes cannot keep its handler alive.
         self.in_flight: weakref.WeakSet[tornado.web.RequestHandler] = weakref.WeakSet()
         self.draining = False  # set once SIGTERM arrived: responses say Connection: close
+        # Body bytes held by uploads in progress, all connections together: many slow
+        # uploads at once must not hold connections x MAX_BODY_BYTES of memory.
+        self.buffered = 0
         super().__init__(
             [
                 (r"/", HelloHandler),

@@ -36,6 +36,9 @@ class Settings:
     dedupe_seconds: int = 600
     # Messages waiting for Redis at once; past that, a fast 503 instead of a slow queue.
     max_pending: int = 4096
+    # Request bodies held in memory at once, all connections together: 256 bodies of
+    # 64 KiB. Slow uploads past it are read and dropped, then answered 503.
+    max_buffered_bytes: int = 16 * 1024 * 1024
     # `python -m service.worker` only: its /healthz port, how long a consumer may hold
     # an entry before another one claims it, and deliveries before the dead letters.
     worker_port: int = 8081
@@ -110,6 +113,8 @@ OPTIONS = (
            "seconds a message id is remembered: a repeat within them is not stored again"),
     Option("max_pending", "MAX_PENDING", _positive_int,
            "messages waiting for Redis at once; more get a fast 503 with Retry-After"),
+    Option("max_buffered_bytes", "MAX_BUFFERED_BYTES", _positive_int,
+           "request body bytes held in memory at once, all uploads together; past it, 503"),
     # The worker's: its flags are shorter than the settings' names (--port, not --worker-port).
     Option("worker_port", "WORKER_PORT", _port, "TCP port of the worker's GET /healthz",
            flag="--port"),

@@ -50,6 +50,8 @@ class EnqueueHandler(BaseHandler):
         self.limit: int = self.application.config.max_body_bytes
         self.chunks: list[bytes] = []
         self.received = 0
+        self.held = 0  # of the application's budget of buffered bytes (MAX_BUFFERED_BYTES)
+        self.over_budget = False
 
     def prepare(self) -> None:
         if self.request.method != "POST":
@@ -71,15 +73,32 @@ class EnqueueHandler(BaseHandler):
     def on_connection_close(self) -> None:
         # Let go of the body now: the handler object itself may live on a while in a
         # reference cycle (until the garbage collector's next full pass).
-        self.chunks = []
+        self.release()
         super().on_connection_close()
+
+    def on_finish(self) -> None:
+        self.release()
+        super().on_finish()
+
+    def release(self) -> None:
+        self.chunks = []
+        self.application.buffered -= self.held
+        self.held = 0
 
     def data_received(self, chunk: bytes) -> None:
         # Count bytes as they arrive (chunked uploads declare no length); keep nothing
-        # past the limit.
+        # past the limit, nor past the budget all uploads share (answered 503 in post).
         self.received += len(chunk)
-        if self.received <= self.limit:
-            self.chunks.append(chunk)
+        if self.received > self.limit or self.over_budget:
+            return
+        app = self.application
+        if app.buffered + len(chunk) > app.config.max_buffered_bytes:
+            self.over_budget = True
+            self.release()
+            return
+        self.chunks.append(chunk)
+        self.held += len(chunk)
+        app.buffered += len(chunk)
 
     async def post(self) -> None:
         # Read and check the request: each step raises ApiError (413, 415, 400) if unfit.
@@ -99,9 +118,13 @@ class EnqueueHandler(BaseHandler):
                     "queue_length": length})
 
     def media_type(self) -> str:
-        """The media type, text/plain or application/json; 413 past the size limit, else 415."""
+        """The media type, text/plain or application/json; 413 past the size limit, 503
+        past the shared memory budget, else 415."""
         if self.received > self.limit:
             raise ApiError(413, self._too_large(self.received))
+        if self.over_budget:
+            raise ApiError(503, "too many uploads are in memory at once; nothing was "
+                           "enqueued, retry in a moment", headers={"Retry-After": "1"})
         content_type = self.request.headers.get("Content-Type", "")
         media_type, charset = _media_type(content_type)
         if media_type not in ACCEPTED_TYPES:

@@ -90,3 +90,36 @@ def test_half_closed_mid_body_enqueues_nothing(service_url, redis_client, queue_
         assert sock.recv(65536) == b""  # closed, not kept waiting for the rest
     assert fetch(service_url + "/").status == 200
     assert redis_client.xlen(queue_key) == 0
+
+
+def test_slow_uploads_share_one_memory_budget(start_service, redis_server, redis_client,
+                                              queue_key):
+    """Many slow uploads at once hold at most MAX_BUFFERED_BYTES of bodies, not
+    connections x 64 KiB: one that does not fit is answered 503, nothing enqueued; the
+    budget comes back when the holders go."""
+    proc, url = start_service(REDIS_URL=redis_server.url, QUEUE_KEY=queue_key,
+                              MAX_BUFFERED_BYTES=str(3 * len(PART) + 1000))
+    holders = [socket.create_connection(("127.0.0.1", port_of(url)), timeout=10)
+               for _ in range(3)]
+    big = {"Content-Type": "text/plain"}
+    try:
+        for sock in holders:
+            sock.sendall(HEAD + PART)  # 60 of 64 KiB, then nothing: held by the service
+        deadline = time.monotonic() + 30
+        while (reply := fetch(url + "/enqueue", "POST", PART, big)).status == 202:
+            # Until the holders' bytes have arrived, this one may still fit: it is stored.
+            assert time.monotonic() < deadline, "three held uploads never filled the budget"
+            time.sleep(0.2)
+        assert reply.status == 503 and reply.headers["Retry-After"] == "1", reply.text
+        assert "nothing was enqueued" in reply.json()["error"], reply.text
+        stored = redis_client.xlen(queue_key)
+        assert fetch(url + "/enqueue", "POST", "small", big).status == 202  # fits the rest
+    finally:
+        for sock in holders:
+            sock.close()
+    deadline = time.monotonic() + 30
+    while (reply := fetch(url + "/enqueue", "POST", PART, big)).status != 202:
+        assert time.monotonic() < deadline, f"the budget did not come back: {reply.text}"
+        time.sleep(0.2)
+    assert redis_client.xlen(queue_key) == stored + 2  # the small one and this one
+    assert proc.stop(signal.SIGTERM) == 0
