@@ -15,7 +15,7 @@ from tutorial.prereqs import promised
 
 
 def need(name: str, problem: str | None) -> None:
-    """Skip (or fail, where promised) when `problem` says what is missing."""
+    """Skip (or fail, where promised) when `problem` says what is missing (None: nothing)."""
     if problem is None:
         return
     if name in promised():

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench import BENCH_DIR, ROOT, cpu, runner, summary, wrk
+from tests.prereq import need
 
 # What wrk 4.1 prints with --latency (a POST run with errors), as a terminal shows it.
 REPORT = """\
@@ -184,8 +185,8 @@ def test_missing_or_broken_results_file(tmp_path):
 
 def test_counter_file_finds_this_process_cgroup():
     """The CPU counter of the cgroup this very test runs in (any Linux with /proc)."""
-    if not (Path("/proc/self/cgroup").exists() and cpu.CGROUP.is_dir()):
-        pytest.skip("no /proc or /sys/fs/cgroup: not Linux")
+    need("linux", None if Path("/proc/self/cgroup").exists() and cpu.CGROUP.is_dir()
+         else "no /proc or /sys/fs/cgroup: not Linux")
     path = cpu.counter_file(os.getpid())
     assert path is not None, Path("/proc/self/cgroup").read_text()
     first = cpu.read_ns(path)

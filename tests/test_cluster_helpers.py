@@ -9,8 +9,10 @@ from types import SimpleNamespace as NS
 
 import pytest
 
+from tests.prereq import need
 from tutorial import cluster as kc
 from tutorial.manifests import K8S_DIR, kustomize
+from tutorial.prereqs import tool_problem
 
 kubectl_available = shutil.which("kubectl") is not None
 
@@ -77,8 +79,8 @@ def test_image_fields_split_a_reference_like_kustomize_edit_set_image(image, fie
     assert kc.image_fields(image) == fields
 
 
-@pytest.mark.skipif(not kubectl_available, reason="kubectl is not installed")
 def test_overlay_swaps_only_the_redis_image(tmp_path):
+    need("kubectl", tool_problem("kubectl"))
     overlay = kc.write_overlay("hello-microservices/redis:7-bookworm", tmp_path / "overlay")
     rendered, hardened = kustomize(overlay), kustomize(K8S_DIR)
     (redis,) = [m for m in rendered if (m["kind"], m["metadata"]["name"]) == ("Deployment",

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.prereq import need
 from tutorial.containers import HARDENED, SESSION_ENV
+from tutorial.prereqs import docker_problem
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())
@@ -97,11 +98,11 @@ def test_redis_is_bounded_and_refuses_rather_than_evicts():
     assert options["--protected-mode"] == "no"  # reachable from the other containers
 
 
-@pytest.mark.skipif(shutil.which("docker") is None, reason="the docker CLI is not installed")
 def test_compose_accepts_the_file_and_fills_in_the_session_label():
+    need("docker", docker_problem())
     probe = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True)
-    if probe.returncode != 0:
-        pytest.skip("Compose v2 (`docker compose`) is not installed: " + probe.stderr.strip())
+    need("docker", "Compose v2 (`docker compose`) is not installed: " + probe.stderr.strip()
+         if probe.returncode else None)
     env = {**os.environ, SESSION_ENV: "abc123", "REDIS_IMAGE": "example/redis:test"}
     done = subprocess.run(["docker", "compose", "-p", "hm-config-check", "config",
                            "--format", "json"], cwd=ROOT, env=env, capture_output=True,

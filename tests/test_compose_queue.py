@@ -60,8 +60,9 @@ class Stack:
 @pytest.fixture(scope="module")
 def stack():
     need("docker", docker_problem())
-    if subprocess.run(["docker", "compose", "version"], capture_output=True).returncode:
-        pytest.skip("Compose v2 (`docker compose`) is not installed")
+    compose = subprocess.run(["docker", "compose", "version"], capture_output=True)
+    need("docker", "Compose v2 (`docker compose`) is not installed" if compose.returncode
+         else None)
     if not (ROOT / "build" / "images.env").exists():
         subprocess.run(["bash", "scripts/base-images.sh"], cwd=ROOT, check=True)
     docker("build", "--build-arg", f"PYTHON_IMAGE={images()['PYTHON_IMAGE']}", "-t", TAG,

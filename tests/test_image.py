@@ -158,9 +158,9 @@ def test_enqueues_into_redis_by_service_name(containers, network):
 def test_docker_build_uses_buildkit_where_buildx_is_installed(image):
     """What learners have (Docker Desktop, Engine >= 23 with buildx): BuildKit, whose
     steps read `#8 [builder 4/7] RUN ...`, not the legacy builder's `Step 6/16`."""
-    if docker("buildx", "version", check=False).returncode != 0:
-        pytest.skip("this docker client has no buildx plugin: `docker build` uses the "
-                    "legacy builder (install docker-buildx to get BuildKit)")
+    buildx = docker("buildx", "version", check=False)
+    need("docker", "this docker client has no buildx plugin: `docker build` uses the legacy "
+         "builder (install docker-buildx to get BuildKit)" if buildx.returncode else None)
     output = BUILD_OUTPUT["buildkit"]
     assert "legacy builder" not in output and "Step 1/" not in output
     assert "[builder " in output

@@ -11,7 +11,6 @@ import copy
 import json
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -20,14 +19,18 @@ import yaml
 
 import service
 from service.config import Settings
+from tests.prereq import need
 from tutorial import manifests as km
+from tutorial.prereqs import tool_problem
 
 K8S_DIR = km.K8S_DIR
 IMAGE = f"hello-tornado:{service.__version__}"
 PROJECT = "hello-microservices"
 RECOMMENDED = {"app.kubernetes.io/instance": PROJECT, "app.kubernetes.io/managed-by": "kustomize"}
 
-pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+@pytest.fixture(autouse=True)
+def _kubectl():
+    need("kubectl", tool_problem("kubectl"))
 
 
 def layers() -> list[str]:

@@ -24,7 +24,6 @@ import functools
 import inspect
 import re
 import shlex
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -32,8 +31,10 @@ import nbformat
 import pytest
 import yaml
 
+from tests.prereq import need
 from tutorial import cluster as kc
 from tutorial.manifests import kustomize as render_with_kubectl
+from tutorial.prereqs import tool_problem
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = [ROOT / "notebooks" / "05-kubernetes-objects.ipynb",
@@ -42,7 +43,9 @@ CLUSTER_PY = ROOT / "notebooks" / "tutorial" / "cluster.py"
 NAMESPACE = kc.NAMESPACE
 PLACEHOLDER = "PLACEHOLDER"  # stands for what an f-string fills in (a pod name, an image)
 
-pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+@pytest.fixture(autouse=True)
+def _kubectl():
+    need("kubectl", tool_problem("kubectl"))
 #: Kinds that live outside any namespace (in what k8s/ renders).
 CLUSTER_SCOPED_KINDS = {"Namespace"}
 
