@@ -77,9 +77,12 @@ def pytest_sessionfinish(session, exitstatus):
     label = session_label()
     if label is None or shutil.which("docker") is None:
         return
-    # nbval items are the notebook's cells; the browser run's are test[NOTEBOOK]
+    # nbval items are the notebook's cells; the browser run's are test[NOTEBOOK] under
+    # browser/tests (other tests parametrized by a notebook's name run no notebook)
     ran = {notebook for item in session.items for notebook in FIXED_NAMES
-           if item.path.name == notebook or f"[{notebook}]" in item.name}
+           if item.path.name == notebook
+           or (f"[{notebook}]" in item.name and item.path.parent.name == "tests"
+               and item.path.parent.parent.name == "browser")}
     try:
         found = remove(label, echo=False)
         fixed = _remove_fixed_names(ran)
