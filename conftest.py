@@ -1,11 +1,11 @@
 """Session-wide safety net for tests and notebooks alike.
 
-Tests, and notebooks 05-07, label every container and network they create. Under pytest
+Tests, and notebook 07's benchmark, label every container and network they create. Under pytest
 they also carry this session's own label (the session id travels in an environment
 variable, which notebook kernels inherit); if anything with it is still there when the
 session ends (a crashed kernel, an interrupted cell), it is removed here and reported.
 
-Notebooks 02, 03 and 04 show the commands a learner types, so what they create has fixed
+Notebooks 02 to 05 show the commands a learner types, so what they create has fixed
 names and no labels (04's Compose project is compose.yaml's `name:`). When this session
 ran one of them, whatever of those names is still there at the end is removed too, also
 after a failure. Nothing else another
@@ -29,9 +29,11 @@ FIXED_NAMES = {
                                     "hello-sleep", "hello-init"], []),
     "04-redis-queue-and-replicas.ipynb": (["hello-redis", "hello-web-1", "hello-web-2",
                                            "hello-web-3"], []),
+    "05-kubernetes-objects.ipynb": (["nb05-hello", "nb05-redis"], []),
 }
 # notebook -> networks it creates by name (removed after its containers)
-FIXED_NETWORKS = {"04-redis-queue-and-replicas.ipynb": ["hello-net"]}
+FIXED_NETWORKS = {"04-redis-queue-and-replicas.ipynb": ["hello-net"],
+                  "05-kubernetes-objects.ipynb": ["nb05"]}
 # notebook -> the Compose project it brings up (`docker compose -p NAME down -v`)
 FIXED_PROJECTS = {"04-redis-queue-and-replicas.ipynb": "hello-microservices"}
 

@@ -1,4 +1,4 @@
-"""The commands notebooks 02, 03 and 04 show are the ones a learner types.
+"""The commands notebooks 02 to 05 show are the ones a learner types.
 
 Every `$ ...` line in their stored outputs is valid shell, carries no `--label` and no
 random 12-hex-digit name; the read-only ones run unchanged from the repository root;
@@ -21,7 +21,7 @@ from tutorial.prereqs import docker_problem
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ["02-multi-stage-image.ipynb", "03-run-the-container.ipynb",
-             "04-redis-queue-and-replicas.ipynb"]
+             "04-redis-queue-and-replicas.ipynb", "05-kubernetes-objects.ipynb"]
 
 
 def shown_commands(name: str) -> list[str]:
