@@ -550,12 +550,16 @@ def port_forward_redis() -> tuple[Background, int]:
     return port_forward("svc/redis", 6379)
 
 
-def redis_replies(output: str) -> list[dict[str, str]]:
-    """`redis-cli XINFO GROUPS key` output, as printed without a terminal (one value a
-    line, field names and values alternating), as one dict per group."""
+def _field_value_pairs(output: str):
+    """redis-cli's output without a terminal: one value a line, names and values alternating."""
     lines = output.splitlines()
+    return zip(lines[::2], lines[1::2], strict=False)
+
+
+def redis_replies(output: str) -> list[dict[str, str]]:
+    """`redis-cli XINFO GROUPS key` output as one dict per group."""
     groups: list[dict[str, str]] = []
-    for name, value in zip(lines[::2], lines[1::2], strict=False):
+    for name, value in _field_value_pairs(output):
         if name == "name":
             groups.append({})
         if groups:
@@ -566,9 +570,8 @@ def redis_replies(output: str) -> list[dict[str, str]]:
 def redis_fields(output: str, stop: str = "first-entry") -> dict[str, str]:
     """`redis-cli XINFO STREAM key` output (one value a line) as a dict, up to `stop`, where
     nested replies (the first and last entries) begin."""
-    lines = output.splitlines()
     fields: dict[str, str] = {}
-    for name, value in zip(lines[::2], lines[1::2], strict=False):
+    for name, value in _field_value_pairs(output):
         if name == stop:
             break
         fields[name] = value
