@@ -86,7 +86,7 @@ def pytest_sessionfinish(session, exitstatus):
            or (f"[{notebook}]" in item.name and item.path.parent.name == "tests"
                and item.path.parent.parent.name == "browser")}
     try:
-        found = remove(label, echo=False)
+        found = remove(label)
         fixed = _remove_fixed_names(ran)
     except (OSError, RuntimeError, subprocess.SubprocessError):
         return  # no engine answers: nothing can have been left running

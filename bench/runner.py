@@ -112,7 +112,7 @@ def run(plan: Plan = FULL) -> dict:
     built = images.build_all()
     run_id = uuid.uuid4().hex[:8]
     prefix = f"bench-{run_id}"
-    lab = Lab("bench", label=f"hello-microservices/bench={run_id}", echo=False)
+    lab = Lab(f"hello-microservices/bench={run_id}")
     servers = Servers(lab, prefix)
     try:
         log(f"start-up: docker run -> first 200, {plan.startup_runs} runs of each image")

@@ -1,8 +1,9 @@
-"""Docker bits the notebooks share: which images to use, ports, and clean-up by label.
+"""Docker bits the notebooks, tests and the benchmark share: which images to use, ports,
+and clean-up by label.
 
-The commands themselves are shown and run with `tutorial.run("docker ...")`, exactly as
-a learner would type them (`Lab` echoes every command it runs); this module
-otherwise answers questions about the results.
+Notebooks show and run their commands with `tutorial.run("docker ...")`, exactly as a
+learner would type them; this module otherwise answers questions about the results.
+`Lab` is the benchmark's and the tests' own: labelled containers, removed quietly.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tutorial.net import free_port
-from tutorial.shell import run
 
 ROOT = Path(__file__).resolve().parents[2]
 LABEL = "app.kubernetes.io/part-of=hello-microservices"
@@ -109,51 +109,34 @@ def leftovers(*labels: str) -> dict[str, list[str]]:
     }
 
 
-def remove(*labels: str, echo: bool = True) -> dict[str, list[str]]:
-    """Remove the containers, then the networks, carrying all `labels`. Idempotent.
-
-    With `echo`, the `docker rm`/`docker network rm` commands are shown as they run.
-    """
+def remove(*labels: str) -> dict[str, list[str]]:
+    """Quietly remove the containers, then the networks, carrying all `labels`; what
+    there was. Idempotent."""
     found = leftovers(*labels)
-    commands = []
     if found["containers"]:
-        commands.append(["docker", "rm", "-f", "-v", *found["containers"]])
+        docker("rm", "-f", "-v", *found["containers"], check=False)
     if found["networks"]:
-        commands.append(["docker", "network", "rm", *found["networks"]])
-    for command in commands:
-        if echo:
-            run(command)
-        else:
-            subprocess.run(command, capture_output=True, timeout=120, check=False)
+        docker("network", "rm", *found["networks"], check=False)
     return found
 
 
 class Lab:
-    """The containers and networks one notebook starts, removed together by label.
+    """The containers and networks one owner (a benchmark run) starts, removed together
+    by label, also when the process exits.
 
     Each carries the project label (what `make clean` and the test suite's catch-all
-    remove) and the notebook's own, so one notebook's clean-up never touches what
-    another notebook or a test running at the same time started.
+    remove) and the owner's own, so one owner's clean-up never touches what another run
+    or test started at the same time.
 
-        lab = Lab("05")
-        lab.network("nb05")
-        port = lab.container("nb05-hello", IMAGE, network="nb05", publish=8080)
+        lab = Lab("hello-microservices/bench=1a2b3c")
+        port = lab.container("bench-1a2b3c-hello", IMAGE, publish=8080)
         ...
-        lab.remove_all()   # also runs when the kernel exits, so a failed cell leaves nothing
+        lab.remove_all()
     """
 
-    def __init__(self, notebook: str, *, label: str | None = None, echo: bool = True) -> None:
-        """`echo`: show each docker command and its output (notebooks) or stay quiet
-        (the benchmark). `label` replaces the notebook label for other owners."""
-        self.label = label or f"hello-microservices/notebook={notebook}"
-        self.echo = echo
+    def __init__(self, label: str) -> None:
+        self.label = label
         atexit.register(self._remove_quietly)
-
-    def _docker(self, argv: list[str]) -> None:
-        if self.echo:
-            run(["docker", *argv])
-        else:
-            docker(*argv)
 
     def labels(self) -> list[str]:
         """`--label` options for a `docker run` or `docker network create` of this lab."""
@@ -162,7 +145,7 @@ class Lab:
     def network(self, name: str) -> None:
         """`docker network create` a user-defined bridge: containers on it find each
         other by name (Docker's embedded DNS), as pods find a Service by name."""
-        self._docker(["network", "create", *self.labels(), name])
+        docker("network", "create", *self.labels(), name)
 
     def container(
         self,
@@ -170,7 +153,6 @@ class Lab:
         image: str,
         *,
         network: str | None = None,
-        aliases: Sequence[str] = (),
         env: Mapping[str, str] | None = None,
         publish: int | None = None,
         options: Sequence[str] = (),
@@ -184,15 +166,13 @@ class Lab:
         argv = ["run", "-d", "--name", name, *self.labels()]
         if network:
             argv += ["--network", network]
-            for alias in aliases:
-                argv += ["--network-alias", alias]
         for key, value in (env or {}).items():
             argv += ["-e", f"{key}={value}"]
         port = None
         if publish is not None:
             port = free_port()
             argv += ["-p", f"127.0.0.1:{port}:{publish}"]
-        self._docker([*argv, *options, image, *command])
+        docker(*argv, *options, image, *command)
         return port
 
     def leftovers(self) -> dict[str, list[str]]:
@@ -200,12 +180,12 @@ class Lab:
 
     def remove_all(self) -> dict[str, list[str]]:
         """`docker rm -f` this lab's containers, then `docker network rm` its networks."""
-        return remove(LABEL, self.label, echo=self.echo)
+        return remove(LABEL, self.label)
 
     def _remove_quietly(self) -> None:
         # atexit: never raise while the kernel exits.
         with contextlib.suppress(OSError, DockerError, subprocess.SubprocessError):
-            remove(LABEL, self.label, echo=False)
+            remove(LABEL, self.label)
 
 
 # ------------------------------------------------------------------ build logs
