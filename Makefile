@@ -127,6 +127,6 @@ clean:
 	-docker ps -aq --filter label=$(LABEL) | xargs -r docker rm -f
 	# Notebooks 02-05 name what they create instead of labelling it (conftest.FIXED_NAMES).
 	-test ! -x $(BIN)/python || $(BIN)/python -c "import conftest; \
-	    print('removed:', *conftest._remove_fixed_names(set(conftest.FIXED_NAMES)) or ['nothing'])"
+	    print('removed:', *conftest.remove_fixed_names(set(conftest.FIXED_NAMES)) or ['nothing'])"
 	-docker network ls -q --filter label=$(LABEL) | xargs -r docker network rm
 	rm -rf build $(VENV)

@@ -42,7 +42,7 @@ def pytest_configure(config):
     os.environ.setdefault(SESSION_ENV, uuid.uuid4().hex[:12])
 
 
-def _remove_fixed_names(ran: set[str]) -> list[str]:
+def remove_fixed_names(ran: set[str]) -> list[str]:
     """`docker rm -f` / `docker image rm` the fixed names of the notebooks that ran,
     where they still exist; the names removed."""
     containers = [n for nb in ran for n in FIXED_NAMES[nb][0]]
@@ -87,7 +87,7 @@ def pytest_sessionfinish(session, exitstatus):
                and item.path.parent.parent.name == "browser")}
     try:
         found = remove(label)
-        fixed = _remove_fixed_names(ran)
+        fixed = remove_fixed_names(ran)
     except (OSError, RuntimeError, subprocess.SubprocessError):
         return  # no engine answers: nothing can have been left running
     if found["containers"] or found["networks"] or fixed:
