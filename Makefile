@@ -123,9 +123,9 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/hadolint Dockerfile docker/*.Dockerfile bench/go-hello/Dockerfile
 
+# Labelled leftovers, then what notebooks 02-05 create by name instead (conftest.FIXED_NAMES).
 clean:
 	-docker ps -aq --filter label=$(LABEL) | xargs -r docker rm -f
-	# Notebooks 02-05 name what they create instead of labelling it (conftest.FIXED_NAMES).
 	-test ! -x $(BIN)/python || $(BIN)/python -c "import conftest; \
 	    print('removed:', *conftest.remove_fixed_names(set(conftest.FIXED_NAMES)) or ['nothing'])"
 	-docker network ls -q --filter label=$(LABEL) | xargs -r docker network rm
