@@ -8,6 +8,7 @@ from tutorial.net import fetch, free_port, wait_for_http
 from tutorial.prereqs import MissingPrerequisite, require
 from tutorial.shell import Background, CommandFailed, run, start
 from tutorial.source import show
+from tutorial.wait import wait_until
 
 __all__ = [
     "Background",
@@ -20,4 +21,5 @@ __all__ = [
     "show",
     "start",
     "wait_for_http",
+    "wait_until",
 ]

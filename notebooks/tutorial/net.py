@@ -5,8 +5,9 @@ from __future__ import annotations
 import http.client
 import json
 import socket
-import time
 from dataclasses import dataclass
+
+from tutorial.wait import wait_until
 
 
 def free_port() -> int:
@@ -56,17 +57,20 @@ def fetch(
 
 def wait_for_http(url: str, timeout: float = 15.0, status: int | None = 200) -> Response:
     """Poll `url` until it answers (with `status`, unless None); raise TimeoutError if not."""
-    deadline = time.monotonic() + timeout
-    last = "no attempt"
-    while True:
+    last = ["no attempt"]
+
+    def answered() -> Response | None:
         try:
             response = fetch(url, timeout=1.0)
-            if status is None or response.status == status:
-                return response
-            last = f"HTTP {response.status}"
         except OSError as exc:
-            last = f"{type(exc).__name__}: {exc}"
-        if time.monotonic() >= deadline:
-            raise TimeoutError(
-                f"{url} did not answer {status or ''} within {timeout} s (last: {last})")
-        time.sleep(0.05)
+            last[0] = f"{type(exc).__name__}: {exc}"
+            return None
+        if status is None or response.status == status:
+            return response
+        last[0] = f"HTTP {response.status}"
+        return None
+
+    try:
+        return wait_until(answered, timeout, f"{url} answering {status or ''}")
+    except TimeoutError as exc:
+        raise TimeoutError(f"{exc} (last: {last[0]})") from None

@@ -7,6 +7,7 @@ test. `run` raises instead, and the cell (and nbval) fail with the command's out
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import re
 import shlex
@@ -14,9 +15,10 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Mapping, Sequence
 from typing import ClassVar
+
+from tutorial.wait import wait_until
 
 
 def _display(argv: Sequence[str]) -> str:
@@ -131,14 +133,16 @@ class Background:
     def wait_for_line(self, pattern: str, timeout: float = 15.0) -> re.Match:
         """The first output line matching `pattern`; AssertionError with the output if none."""
         regex = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for line in list(self.lines):
-                if match := regex.search(line):
-                    return match
-            if self.proc.poll() is not None and not self._reader.is_alive():
-                break
-            time.sleep(0.02)
+
+        def found() -> re.Match | bool | None:
+            match = next(filter(None, map(regex.search, list(self.lines))), None)
+            return match or (self.proc.poll() is not None and not self._reader.is_alive())
+
+        match = None
+        with contextlib.suppress(TimeoutError):
+            match = wait_until(found, timeout, f"a line matching {pattern!r}", interval=0.02)
+        if isinstance(match, re.Match):
+            return match
         raise AssertionError(f"no output line matching {pattern!r} from `{self.command}`; "
                              f"output so far:\n{self.output}")
 
