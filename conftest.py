@@ -18,8 +18,16 @@ import os
 import shutil
 import subprocess
 import uuid
+from pathlib import Path
 
 from tutorial.containers import SESSION_ENV, remove, session_label
+
+# `tutorial` and `steps` are not installed (pyproject.toml): pytest finds them through its
+# `pythonpath`; the processes tests start (kernels, `python -m steps...`) through this.
+_NOTEBOOKS = str(Path(__file__).resolve().parent / "notebooks")
+if _NOTEBOOKS not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [_NOTEBOOKS,
+                                                             os.environ.get("PYTHONPATH")]))
 
 # notebook -> (containers, images) it creates by name and removes in its own "Clean up"
 FIXED_NAMES = {

@@ -186,7 +186,8 @@ def test_in_a_kernel_a_wrong_answer_shows_its_sentence_and_no_traceback():
     """What a learner sees in JupyterLab: the error output is the sentence alone."""
     from jupyter_client.manager import start_new_kernel
 
-    manager, client = start_new_kernel(kernel_name="python3")
+    # Started where JupyterLab starts a notebook's kernel: in the notebook's folder.
+    manager, client = start_new_kernel(kernel_name="python3", cwd=str(ROOT / "notebooks"))
     try:
         outputs = []
 
