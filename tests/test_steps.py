@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import shutil
 import signal
 import socket
@@ -257,7 +258,9 @@ def test_s3_reads_port_from_environment_and_flag_wins(launch):
 
 def test_s3_bad_environment_value_is_a_usage_error():
     done = subprocess.run([sys.executable, "-m", "steps.s3_settings"], capture_output=True,
-                          text=True, env={"PORT": "eighty", "PATH": "/usr/bin:/bin"}, timeout=30)
+                          text=True, timeout=30,
+                          env={"PORT": "eighty", "PATH": "/usr/bin:/bin",
+                               "PYTHONPATH": os.environ["PYTHONPATH"]})
     assert done.returncode == 2
     assert "argument --port: invalid int value: 'eighty'" in done.stderr
 
