@@ -32,6 +32,7 @@ OPTIONAL = {  # command -> what happens without it
     "shellcheck": "tests/test_cluster_helpers.py skips its shellcheck test",
     "minikube": "notebook 06: one of the cluster flavours it detects",
     "k3d": "notebook 06: one of the cluster flavours it detects",
+    "strip": "tests/test_elf_strip.py skips its comparison with binutils",
 }
 SUBCOMMANDS = {"run"}  # argv lists of `docker` subcommands (tutorial/containers.py)
 BASE = {  # on every Debian system (Essential or Priority: required/important)
