@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FROM_PACKAGE = {  # command -> the Debian package .ci/run installs it from
     "redis-server": "redis-server", "redis-cli": "redis-server", "make": "make",
     "chromium": "chromium", "wrk": "wrk", "go": "golang-go",
+    "strip": "binutils",
 }
 FROM_SCRIPT = {  # command -> the script .ci/run calls that provides it
     "docker": "scripts/provision-docker.sh", "dockerd": "scripts/provision-docker.sh",
@@ -32,7 +33,6 @@ OPTIONAL = {  # command -> what happens without it
     "shellcheck": "tests/test_cluster_helpers.py skips its shellcheck test",
     "minikube": "notebook 06: one of the cluster flavours it detects",
     "k3d": "notebook 06: one of the cluster flavours it detects",
-    "strip": "tests/test_elf_strip.py skips its comparison with binutils",
 }
 SUBCOMMANDS = {"run"}  # argv lists of `docker` subcommands (tutorial/containers.py)
 BASE = {  # on every Debian system (Essential or Priority: required/important)

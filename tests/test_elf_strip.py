@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.prereq import need
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "docker"))  # the builder runs it from /opt/slim, beside slim_rootfs
 from elf_strip import PROGRAM, SECTION, strip_debug  # noqa: E402
@@ -93,8 +95,8 @@ def test_leaves_what_it_does_not_understand_alone():
 
 def test_same_sections_as_binutils_strip_unneeded(modules, tmp_path):
     """The standard tool, where it is installed and knows the wheels' architecture."""
-    if not shutil.which("strip"):
-        pytest.skip("binutils' strip is not installed (Debian: apt-get install binutils)")
+    need("strip", None if shutil.which("strip") else
+         "binutils' strip is not installed (Debian: apt-get install binutils)")
     for name, data in modules.items():
         path = tmp_path / Path(name).name
         path.write_bytes(data)
