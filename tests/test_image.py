@@ -126,12 +126,14 @@ def test_has_no_shell(image, containers):
 
 def test_docker_stop_is_fast_and_clean(containers):
     name, _ = serve(containers, *HARDENED)
+    # A 30 s grace period: a service that ignored SIGTERM would be killed after 30 s, so
+    # a bound of 10 s tells the two apart without failing a slow, loaded machine.
     started = time.monotonic()
-    docker("stop", name, timeout=30)
+    docker("stop", "-t", "30", name, timeout=60)
     took = time.monotonic() - started
     state = json.loads(docker("inspect", "-f", "{{json .State}}", name).stdout)
     assert state["ExitCode"] == 0, f"exit code {state['ExitCode']} after SIGTERM"
-    assert took < 2.0, f"docker stop took {took:.2f} s: SIGTERM is not handled"
+    assert took < 10, f"docker stop took {took:.2f} s: SIGTERM is not handled"
     stdout, stderr = logs(name)
     assert stderr == "", f"stderr is not empty:\n{stderr}"
     assert "shutdown complete" in stdout
