@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import shutil
 import signal
 import socket
@@ -256,8 +257,10 @@ def test_s3_reads_port_from_environment_and_flag_wins(launch):
 
 
 def test_s3_bad_environment_value_is_a_usage_error():
+    # PYTHONPATH is how `steps` is found (root conftest.py sets it); nothing else leaks in.
+    env = {"PORT": "eighty", "PATH": "/usr/bin:/bin", "PYTHONPATH": os.environ["PYTHONPATH"]}
     done = subprocess.run([sys.executable, "-m", "steps.s3_settings"], capture_output=True,
-                          text=True, env={"PORT": "eighty", "PATH": "/usr/bin:/bin"}, timeout=30)
+                          text=True, env=env, timeout=30)
     assert done.returncode == 2
     assert "argument --port: invalid int value: 'eighty'" in done.stderr
 
