@@ -144,10 +144,7 @@ def test_enqueues_into_redis_by_service_name(containers, network):
     docker("run", "-d", "--name", redis, *label_args(), "--network", network, redis_image)
     name, url = serve(containers, *HARDENED, "--network", network,
                       "-e", f"REDIS_URL=redis://{redis}:6379/0")
-    deadline = time.monotonic() + 15
-    while get(url + "/readyz")[0] != 200:  # Redis may still be starting
-        assert time.monotonic() < deadline, get(url + "/readyz")
-        time.sleep(0.1)
+    wait_for_http(url + "/readyz", timeout=15)  # Redis may still be starting
     status, body = get(url + "/enqueue", b"hello from the image")
     assert status == 202, body
     queued = docker("exec", redis, "redis-cli", "XRANGE", "hello:queue", "-", "+").stdout
