@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import subprocess
 import time
@@ -38,18 +37,13 @@ class Stack:
 
     def __init__(self) -> None:
         self.project = f"hm-queue-{uuid.uuid4().hex[:10]}"
-        self.argv = ["docker", "compose", "-p", self.project]
+        self.argv = ["compose", "-p", self.project]
         if (ROOT / "build" / "images.env").exists():
             self.argv += ["--env-file", "build/images.env"]
-        self.env = {**os.environ, "HELLO_IMAGE": TAG}
 
     def __call__(self, *args: str, timeout: float = 300, check: bool = True) -> str:
-        done = subprocess.run([*self.argv, *args], cwd=ROOT, env=self.env, text=True,
-                              capture_output=True, timeout=timeout)
-        if check and done.returncode:
-            raise AssertionError(f"docker compose {' '.join(args)} failed:\n"
-                                 f"{done.stdout[-2000:]}{done.stderr[-2000:]}")
-        return done.stdout
+        return docker(*self.argv, *args, cwd=ROOT, env={"HELLO_IMAGE": TAG}, timeout=timeout,
+                      check=check).stdout
 
     def port(self, service: str, port: int, index: int = 1) -> int:
         address, _, published = self("port", "--index", str(index), service,
@@ -61,7 +55,7 @@ class Stack:
 @pytest.fixture(scope="module")
 def stack():
     need("docker", docker_problem())
-    compose = subprocess.run(["docker", "compose", "version"], capture_output=True)
+    compose = docker("compose", "version", check=False)
     need("docker", "Compose v2 (`docker compose`) is not installed" if compose.returncode
          else None)
     if not (ROOT / "build" / "images.env").exists():
