@@ -37,12 +37,12 @@ class Stack:
 
     def __init__(self) -> None:
         self.project = f"hm-queue-{uuid.uuid4().hex[:10]}"
-        self.argv = ["compose", "-p", self.project]
+        self.args = ["compose", "-p", self.project]  # after `docker`
         if (ROOT / "build" / "images.env").exists():
-            self.argv += ["--env-file", "build/images.env"]
+            self.args += ["--env-file", "build/images.env"]
 
     def __call__(self, *args: str, timeout: float = 300, check: bool = True) -> str:
-        return docker(*self.argv, *args, cwd=ROOT, env={"HELLO_IMAGE": TAG}, timeout=timeout,
+        return docker(*self.args, *args, cwd=ROOT, env={"HELLO_IMAGE": TAG}, timeout=timeout,
                       check=check).stdout
 
     def port(self, service: str, port: int, index: int = 1) -> int:
