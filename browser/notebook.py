@@ -295,16 +295,16 @@ class LabNotebook:
         before = self.path.stat().st_mtime_ns
         self.page.keyboard.press("Control+s")
 
-        def saved() -> list | None:
+        def saved() -> nbformat.NotebookNode | None:
             # The server writes the file in place: wait for a new, complete one.
             if not self.state()["dirty"] and self.path.stat().st_mtime_ns != before:
                 try:
-                    return nbformat.read(self.path, as_version=4).cells
+                    return nbformat.read(self.path, as_version=4)
                 except (ValueError, nbformat.reader.NotJSONError):
                     pass
             return None
 
-        return wait_until(saved, 30, f"JupyterLab saving {self.name}", interval=0.2)
+        return wait_until(saved, 30, f"JupyterLab saving {self.name}", interval=0.2).cells
 
     def finish(self, run: NotebookRun, label: str = "") -> None:
         """Screenshots, every cell's outputs checked from the saved file, tab closed."""
