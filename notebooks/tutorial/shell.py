@@ -200,10 +200,11 @@ class Background:
 
 
 def start(command: str | Sequence[str], *, env: Mapping[str, str] | None = None,
-          echo: bool = True, **options) -> Background:
-    """Start `command` in the background (like `command &` in a shell); `options` as
-    Background's (cwd, group, stderr_apart)."""
-    return Background(command, env=env, echo=echo, **options)
+          echo: bool = True, cwd: str | os.PathLike | None = None, group: bool = False,
+          stderr_apart: bool = False) -> Background:
+    """Start `command` in the background (like `command &` in a shell); see Background."""
+    return Background(command, env=env, echo=echo, cwd=cwd, group=group,
+                      stderr_apart=stderr_apart)
 
 
 atexit.register(Background.kill_all)
