@@ -19,6 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from service.server import raise_open_files_limit
+from tutorial.load import LoadResult, post_at_once
 from tutorial.net import fetch, free_port, wait_for_http
 from tutorial.shell import Background
 
@@ -28,50 +29,24 @@ QUEUE_KEY = "bench:burst"
 
 @dataclass
 class BurstResult:
-    sent: int
-    statuses: Counter = field(default_factory=Counter)
-    accepted_ids: list[str] = field(default_factory=list)
-    seconds: float = 0.0
+    load: LoadResult
     readyz_seconds: list[float] = field(default_factory=list)
     readyz_statuses: Counter = field(default_factory=Counter)
 
     @property
+    def statuses(self) -> Counter:
+        """The POSTs' outcomes: HTTP statuses as numbers (202, 503, ...), others by name."""
+        failures = {int(k[5:]) if k.startswith("HTTP ") else k: v
+                    for k, v in self.load.failures.items()}
+        return Counter({202: len(self.load.accepted), **failures})
+
+    @property
+    def accepted_ids(self) -> list[str]:
+        return self.load.accepted
+
+    @property
     def accepted_share(self) -> float:
-        return self.statuses[202] / self.sent if self.sent else 0.0
-
-
-async def _answer(conn, result: BurstResult) -> None:
-    if isinstance(conn, BaseException):
-        result.statuses[f"connect: {type(conn).__name__}"] += 1
-        return
-    reader, writer = conn
-    try:
-        async with asyncio.timeout(REQUEST_TIMEOUT):
-            raw = await reader.read()
-    except (TimeoutError, ConnectionError) as exc:
-        result.statuses[type(exc).__name__] += 1
-        return
-    finally:
-        writer.close()
-    head, _, body = raw.partition(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1]) if head.startswith(b"HTTP/") else "no answer"
-    result.statuses[status] += 1
-    if status == 202:
-        result.accepted_ids.append(json.loads(body)["id"])
-
-
-async def _burst(port: int, count: int, result: BurstResult) -> None:
-    conns = await asyncio.gather(*(asyncio.open_connection("127.0.0.1", port)
-                                   for _ in range(count)), return_exceptions=True)
-    began = time.perf_counter()
-    for n, conn in enumerate(conns):
-        if not isinstance(conn, BaseException):
-            body = f"burst {n}".encode()
-            conn[1].write(b"POST /enqueue HTTP/1.1\r\nHost: burst\r\nContent-Type: text/plain"
-                          b"\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s"
-                          % (len(body), body))
-    await asyncio.gather(*(_answer(conn, result) for conn in conns))
-    result.seconds = time.perf_counter() - began
+        return len(self.load.accepted) / self.load.sent if self.load.sent else 0.0
 
 
 def _poll_readyz(port: int) -> int:
@@ -89,13 +64,13 @@ def _poll_readyz(port: int) -> int:
 
 def burst(port: int, count: int = 2000) -> BurstResult:
     """`count` simultaneous POSTs to the service on `port`, /readyz polled meanwhile."""
-    result = BurstResult(sent=count)
     raise_open_files_limit()  # one descriptor per simultaneous connection, here too
     poller = Background([sys.executable, "-m", "bench.burst", "--poll-readyz", str(port)],
                         echo=False)
     try:
         poller.wait_for_line(r"^\S+ [\d.]+$", timeout=15)  # probing before the burst starts
-        asyncio.run(_burst(port, count, result))
+        result = BurstResult(asyncio.run(post_at_once(
+            f"http://127.0.0.1:{port}", count, timeout=REQUEST_TIMEOUT, body_prefix="burst")))
     finally:
         poller.stop(timeout=15)
     for status, seconds in (line.split() for line in poller.lines if line.count(" ") == 1):
@@ -132,7 +107,7 @@ def main() -> int:
     finally:
         for server in reversed(servers):
             server.stop()
-    print(f"{result.sent} simultaneous POSTs in {result.seconds:.2f} s: statuses "
+    print(f"{result.load.sent} simultaneous POSTs in {result.load.seconds:.2f} s: statuses "
           f"{dict(result.statuses)}; accepted and in Redis exactly once: "
           f"{sum(stored[i] == 1 for i in result.accepted_ids)} of {len(result.accepted_ids)} "
           f"({sum(stored.values())} messages in Redis)\n/readyz during the burst: "

@@ -13,15 +13,14 @@ import contextlib
 import ipaddress
 import json
 import os
-import re
 import signal
-import subprocess
-import time
 import uuid
 from pathlib import Path
 
 from browser.workspace import BUILD, ROOT
 from tutorial.net import fetch, free_port
+from tutorial.shell import Background, start
+from tutorial.wait import wait_until
 
 LAB_ENV = "HELLO_MICROSERVICES_LAB"
 # No update checks or news from the Lab itself: the run stays on loopback.
@@ -36,7 +35,7 @@ class Lab:
         self.notebook_dir = notebook_dir
         self.state_dir = state_dir
         self.id = uuid.uuid4().hex[:12]
-        self.proc: subprocess.Popen | None = None
+        self.proc: Background | None = None
         self.port = 0
         self.token = ""
         self.log = state_dir / "lab.log"
@@ -58,28 +57,23 @@ class Lab:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(json.dumps(values))
         (self.state_dir / "workspaces").mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, LAB_ENV: self.id,
+        env = {LAB_ENV: self.id,
                "JUPYTERLAB_SETTINGS_DIR": str(self.state_dir / "settings"),
                "JUPYTERLAB_WORKSPACES_DIR": str(self.state_dir / "workspaces")}
         self.port = free_port()
-        with open(self.log, "w") as log:
-            self.proc = subprocess.Popen(
-                ["make", "--no-print-directory", "lab", f"LAB_PORT={self.port}",
-                 f"LAB_DIR={os.path.relpath(self.notebook_dir, ROOT)}"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True)
-        pattern = re.compile(rf"http://127\.0\.0\.1:{self.port}/lab\?token=([0-9a-f]{{16,}})")
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = pattern.search(self.log.read_text(errors="replace"))
-            if found:
-                self.token = found.group(1)
-                return self
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.5)
-        self.stop()
-        raise RuntimeError(f"JupyterLab did not print its URL within {timeout} s; see {self.log}")
+        # A process group of its own: stop() signals make, the server and the kernels.
+        self.proc = start(["make", "--no-print-directory", "lab", f"LAB_PORT={self.port}",
+                           f"LAB_DIR={os.path.relpath(self.notebook_dir, ROOT)}"],
+                          cwd=ROOT, env=env, echo=False, group=True)
+        try:
+            found = self.proc.wait_for_line(
+                rf"http://127\.0\.0\.1:{self.port}/lab\?token=([0-9a-f]{{16,}})", timeout)
+        except AssertionError:  # exited, or no URL in time
+            self.stop()
+            raise RuntimeError(f"JupyterLab did not print its URL within {timeout} s; "
+                               f"see {self.log}") from None
+        self.token = found.group(1)
+        return self
 
     def listening_addresses(self) -> set[str]:
         """Local addresses of the TCP sockets listening on the Lab's port (from /proc)."""
@@ -112,15 +106,16 @@ class Lab:
         return found
 
     def stop(self, timeout: float = 60) -> None:
-        """SIGTERM to `make lab` and the server (it shuts its kernels down), then wait."""
+        """SIGTERM to `make lab` and the server (it shuts its kernels down), then wait;
+        what they printed goes to the log."""
         if self.proc is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while self.processes() and time.monotonic() < deadline:
-            time.sleep(0.5)
+        self.proc.send_signal(signal.SIGTERM)
+        with contextlib.suppress(TimeoutError):  # the caller checks what is left
+            wait_until(lambda: not self.processes(), timeout, "the Lab's processes ending",
+                       interval=0.5)
         self.proc.wait(timeout=10)
+        self.log.write_text(self.proc.output)
         self.proc = None
 
 

@@ -12,6 +12,7 @@ import os
 import time
 import uuid
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import nbformat
@@ -19,6 +20,7 @@ import nbformat
 from browser.findings import cell_problems, prereq_message_problems, where
 from tutorial.prereqs import problems as missing_prerequisites
 from tutorial.prereqs import promised
+from tutorial.wait import wait_until
 
 # The slowest a single cell may be (image builds on a loaded 2-core machine included).
 CELL_BOUND_S = float(os.environ.get("BROWSER_CELL_BOUND", "300"))
@@ -99,13 +101,9 @@ class LabNotebook:
         # `make lab` (the default one would restore the tabs an earlier page had open).
         workspace = f"browser-run-{uuid.uuid4().hex[:8]}"
         self.page.goto(self.lab.url(f"/lab/workspaces/{workspace}/tree/{self.name}"))
-        deadline = began + OPEN_BOUND_S
-        while time.monotonic() < deadline:
-            state = self.state()
-            if state and state["count"] == self.total and self.kernel_idle():
-                break
-            time.sleep(0.5)
-        else:
+        try:
+            wait_until(self.opened, OPEN_BOUND_S, "open with an idle kernel", interval=0.5)
+        except TimeoutError:
             run.problems.append(f"did not open with an idle kernel within {OPEN_BOUND_S:.0f} s")
             return False
         time.sleep(2)  # the kernel's language_info reaches the notebook's metadata now
@@ -133,13 +131,18 @@ class LabNotebook:
             return True
         self.page.locator(".lm-MenuBar-item", has_text="View").click()
         self.page.locator(".lm-Menu-item:visible", has_text="Expand All Code").click()
-        deadline = time.monotonic() + 10
-        while self.page.locator(f"{_CELL} .jp-InputPlaceholder").count():
-            if time.monotonic() > deadline:
-                run.problems.append("View > Expand All Code left folded cells folded")
-                return False
-            time.sleep(0.2)
+        try:
+            wait_until(lambda: not self.page.locator(f"{_CELL} .jp-InputPlaceholder").count(),
+                       10, "no folded cell", interval=0.2)
+        except TimeoutError:
+            run.problems.append("View > Expand All Code left folded cells folded")
+            return False
         return True
+
+    def opened(self) -> bool:
+        """Every cell is in the page and the kernel is idle."""
+        state = self.state()
+        return bool(state and state["count"] == self.total and self.kernel_idle())
 
     def kernel_idle(self) -> bool:
         for session in self.lab.api("/api/sessions").json():
@@ -222,23 +225,24 @@ class LabNotebook:
 
     def wait_for_prompt(self, index: int, count: int, bound: float, run: NotebookRun):
         """Wait until the cell's prompt shows its new execution count; None on timeout."""
-        expected, began = f"[{count}]:", time.monotonic()
-        while True:
-            state = self.state(index)
-            if state["prompt"] == expected:
-                run.cells[index] = time.monotonic() - began
-                return state
-            if state["dialogs"] and "[*]" not in state["prompt"]:
-                run.cells[index] = time.monotonic() - began
-                return state
-            if time.monotonic() - began > bound:
-                run.problems.append(f"{where(index, self.total)}: no new prompt within "
-                                    f"{bound:.0f} s (still {state['prompt'] or 'nothing'})")
-                self.shot(run, f"-cell{index + 1}-timeout")
-                self.page.keyboard.press("i")  # interrupt: i, i in command mode
-                self.page.keyboard.press("i")
-                return None
-            time.sleep(0.2)
+        expected, began, last = f"[{count}]:", time.monotonic(), [{}]
+
+        def answered() -> dict | None:
+            last[0] = state = self.state(index)
+            done = state["prompt"] == expected
+            return state if done or (state["dialogs"] and "[*]" not in state["prompt"]) else None
+
+        try:
+            state = wait_until(answered, bound, f"prompt {expected}", interval=0.2)
+        except TimeoutError:
+            run.problems.append(f"{where(index, self.total)}: no new prompt within "
+                                f"{bound:.0f} s (still {last[0].get('prompt') or 'nothing'})")
+            self.shot(run, f"-cell{index + 1}-timeout")
+            self.page.keyboard.press("i")  # interrupt: i, i in command mode
+            self.page.keyboard.press("i")
+            return None
+        run.cells[index] = time.monotonic() - began
+        return state
 
     def restart_and_run_all(self, times: int = 2, bound: float = CELL_BOUND_S) -> NotebookRun:
         """Kernel > Restart Kernel and Run All Cells, `times` in a row, each to the end."""
@@ -254,25 +258,22 @@ class LabNotebook:
                               has_text="Restart Kernel and Run All Cells").click()
             self.page.locator(".jp-Dialog .jp-mod-accept").click()
             time.sleep(1)
-            done, last_progress, seen, run.cells = 0, time.monotonic(), None, {}
-            while done < len(codes):
-                cells = self.page.evaluate(_ALL)
-                done = sum(cells[i][0] == f"[{n}]:" for n, i in enumerate(codes, 1))
-                pink = [i for i in codes if cells[i][1]]
+            seen, run.cells = [], {}
+            while len(run.cells) < len(codes):
+                try:  # the next change: a cell done, or a new cell with stderr
+                    done, pink = wait_until(partial(self.run_all_moved, codes, run.cells, seen),
+                                            bound, "progress", interval=0.5)
+                except TimeoutError:
+                    run.problems.append(f"Run All #{attempt}: no progress for {bound:.0f} s "
+                                        f"after {len(run.cells)} of {len(codes)} code cells")
+                    break
                 if pink and pink != seen:
                     seen, saved = pink, self.save()
                     found = [p for i in pink for p in cell_problems(saved[i], i, self.total)]
                     if found:
                         run.problems += [f"Run All #{attempt}: {p}" for p in found]
                         break
-                if done != len(codes) and cells and time.monotonic() - last_progress > bound:
-                    run.problems.append(f"Run All #{attempt}: no progress for {bound:.0f} s "
-                                        f"after {done} of {len(codes)} code cells")
-                    break
-                if done > len(run.cells):
-                    last_progress = time.monotonic()
                 run.cells = dict.fromkeys(codes[:done], 0.0)
-                time.sleep(0.5)
             run.seconds = time.monotonic() - began
             self.check_dialogs(run, self.state(), f"after Run All #{attempt}")
             if run.problems:
@@ -282,20 +283,28 @@ class LabNotebook:
         self.finish(run, label="-run-all")
         return run
 
+    def run_all_moved(self, codes: list[int], done_before: dict, seen: list[int]):
+        """(code cells done, code cells with stderr) once either changed, else None."""
+        cells = self.page.evaluate(_ALL)
+        done = sum(cells[i][0] == f"[{n}]:" for n, i in enumerate(codes, 1))
+        pink = [i for i in codes if cells[i][1]]
+        return (done, pink) if done > len(done_before) or (pink and pink != seen) else None
+
     def save(self) -> list:
         """Save the copy from the UI and return its cells as JupyterLab wrote them."""
         before = self.path.stat().st_mtime_ns
         self.page.keyboard.press("Control+s")
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+
+        def saved() -> nbformat.NotebookNode | None:
             # The server writes the file in place: wait for a new, complete one.
             if not self.state()["dirty"] and self.path.stat().st_mtime_ns != before:
                 try:
-                    return nbformat.read(self.path, as_version=4).cells
+                    return nbformat.read(self.path, as_version=4)
                 except (ValueError, nbformat.reader.NotJSONError):
                     pass
-            time.sleep(0.2)
-        raise RuntimeError(f"JupyterLab did not save {self.name} within 30 s")
+            return None
+
+        return wait_until(saved, 30, f"JupyterLab saving {self.name}", interval=0.2).cells
 
     def finish(self, run: NotebookRun, label: str = "") -> None:
         """Screenshots, every cell's outputs checked from the saved file, tab closed."""

@@ -46,6 +46,7 @@ REQUESTS_WITHOUT_REDIS = [
 ]
 
 
+# Its own free_port and wait loop: it runs in the image build, where notebooks/tutorial is not.
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -7,7 +7,9 @@ go green by skipping what it provides.
 
 from __future__ import annotations
 
+import os
 import subprocess
+from collections.abc import Mapping
 
 import pytest
 
@@ -23,9 +25,18 @@ def need(name: str, problem: str | None) -> None:
     pytest.skip(problem)
 
 
-def docker(*args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess:
-    """`docker ARGS...` with its output captured; AssertionError with it on failure."""
-    done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
+def docker(*args: str, timeout: float = 60, check: bool = True,
+           env: Mapping[str, str] | None = None, cwd: str | os.PathLike | None = None,
+           ) -> subprocess.CompletedProcess:
+    """`docker ARGS...` with its output captured; AssertionError with it on failure.
+
+    The tests' one way to call docker. Not tutorial.containers.docker, which returns
+    stdout alone: tests assert on stderr apart (a clean service writes nothing there;
+    BuildKit writes its build log there) and on exit statuses. `env` adds to the
+    environment (DOCKER_BUILDKIT=0, HELLO_IMAGE=...), as in tutorial.shell.run.
+    """
+    done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})}, cwd=cwd)
     if check and done.returncode != 0:
         raise AssertionError(f"docker {' '.join(args)} failed ({done.returncode}):\n"
                              f"{done.stdout}{done.stderr}")

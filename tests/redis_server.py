@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import subprocess
-import time
 
 from tutorial.net import free_port
+from tutorial.shell import Background, start
+from tutorial.wait import wait_until
 
 
 def redis_problem() -> str | None:
@@ -26,32 +26,33 @@ class RedisServer:
         self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.options = options
-        self.proc: subprocess.Popen | None = None
+        self.proc: Background | None = None
 
     def start(self) -> RedisServer:
-        self.proc = subprocess.Popen(
+        self.proc = start(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
              "--save", "", "--appendonly", "no", "--protected-mode", "yes",
-             "--dir", os.environ.get("TMPDIR", "/tmp"), *self.options],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
-                    s.sendall(b"PING\r\n")
-                    if s.recv(16).startswith(b"+PONG"):
-                        return self
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"redis-server did not answer on port {self.port} within 10 s")
+             "--dir", os.environ.get("TMPDIR", "/tmp"), *self.options], echo=False)
+        try:
+            wait_until(self.answers, 10, f"redis-server answering PING on port {self.port}")
+        except TimeoutError as exc:
+            said = self.proc.output
+            self.stop()
+            raise RuntimeError(f"{exc}; redis-server said:\n{said[-2000:]}") from None
+        return self
+
+    def answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
 
     def stop(self, kill: bool = False) -> None:
         """SIGTERM (Redis shuts down cleanly), or with `kill` SIGKILL: no goodbye at all."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill() if kill else self.proc.terminate()
-            self.proc.wait(timeout=10)
+        if self.proc:
+            self.proc.kill() if kill else self.proc.stop(timeout=10)
         self.proc = None
 
 

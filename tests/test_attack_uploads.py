@@ -6,7 +6,8 @@ import signal
 import socket
 import time
 
-from tutorial.net import fetch
+from tutorial.net import Response, fetch
+from tutorial.wait import wait_until
 
 HEAD = (b"POST /enqueue HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\n"
         b"Content-Length: 65536\r\n\r\n")
@@ -92,6 +93,15 @@ def test_half_closed_mid_body_enqueues_nothing(service_url, redis_client, queue_
     assert redis_client.xlen(queue_key) == 0
 
 
+def post_part_until(url: str, accepted: bool, what: str) -> Response:
+    """POST a PART-sized body every 0.2 s until it is (or is not) accepted; that answer."""
+    def answered() -> Response | None:
+        reply = fetch(url + "/enqueue", "POST", PART, {"Content-Type": "text/plain"})
+        return reply if (reply.status == 202) == accepted else None
+
+    return wait_until(answered, 30, what, interval=0.2)
+
+
 def test_slow_uploads_share_one_memory_budget(start_service, redis_server, redis_client,
                                               queue_key):
     """Many slow uploads at once hold at most MAX_BUFFERED_BYTES of bodies, not
@@ -105,11 +115,8 @@ def test_slow_uploads_share_one_memory_budget(start_service, redis_server, redis
     try:
         for sock in holders:
             sock.sendall(HEAD + PART)  # 60 of 64 KiB, then nothing: held by the service
-        deadline = time.monotonic() + 30
-        while (reply := fetch(url + "/enqueue", "POST", PART, big)).status == 202:
-            # Until the holders' bytes have arrived, this one may still fit: it is stored.
-            assert time.monotonic() < deadline, "three held uploads never filled the budget"
-            time.sleep(0.2)
+        # Until the holders' bytes have arrived, this one may still fit: it is stored.
+        reply = post_part_until(url, accepted=False, what="three held uploads fill the budget")
         assert reply.status == 503 and reply.headers["Retry-After"] == "1", reply.text
         assert "nothing was enqueued" in reply.json()["error"], reply.text
         stored = redis_client.xlen(queue_key)
@@ -117,9 +124,6 @@ def test_slow_uploads_share_one_memory_budget(start_service, redis_server, redis
     finally:
         for sock in holders:
             sock.close()
-    deadline = time.monotonic() + 30
-    while (reply := fetch(url + "/enqueue", "POST", PART, big)).status != 202:
-        assert time.monotonic() < deadline, f"the budget did not come back: {reply.text}"
-        time.sleep(0.2)
+    post_part_until(url, accepted=True, what="the budget comes back")
     assert redis_client.xlen(queue_key) == stored + 2  # the small one and this one
     assert proc.stop(signal.SIGTERM) == 0

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import subprocess
 import time
@@ -26,6 +25,7 @@ from tutorial.containers import images
 from tutorial.load import post_many
 from tutorial.net import fetch
 from tutorial.prereqs import docker_problem
+from tutorial.wait import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 TAG = "hello-tornado:pytest-compose"
@@ -37,18 +37,13 @@ class Stack:
 
     def __init__(self) -> None:
         self.project = f"hm-queue-{uuid.uuid4().hex[:10]}"
-        self.argv = ["docker", "compose", "-p", self.project]
+        self.args = ["compose", "-p", self.project]  # after `docker`
         if (ROOT / "build" / "images.env").exists():
-            self.argv += ["--env-file", "build/images.env"]
-        self.env = {**os.environ, "HELLO_IMAGE": TAG}
+            self.args += ["--env-file", "build/images.env"]
 
     def __call__(self, *args: str, timeout: float = 300, check: bool = True) -> str:
-        done = subprocess.run([*self.argv, *args], cwd=ROOT, env=self.env, text=True,
-                              capture_output=True, timeout=timeout)
-        if check and done.returncode:
-            raise AssertionError(f"docker compose {' '.join(args)} failed:\n"
-                                 f"{done.stdout[-2000:]}{done.stderr[-2000:]}")
-        return done.stdout
+        return docker(*self.args, *args, cwd=ROOT, env={"HELLO_IMAGE": TAG}, timeout=timeout,
+                      check=check).stdout
 
     def port(self, service: str, port: int, index: int = 1) -> int:
         address, _, published = self("port", "--index", str(index), service,
@@ -60,7 +55,7 @@ class Stack:
 @pytest.fixture(scope="module")
 def stack():
     need("docker", docker_problem())
-    compose = subprocess.run(["docker", "compose", "version"], capture_output=True)
+    compose = docker("compose", "version", check=False)
     need("docker", "Compose v2 (`docker compose`) is not installed" if compose.returncode
          else None)
     if not (ROOT / "build" / "images.env").exists():
@@ -76,14 +71,6 @@ def stack():
         docker("rmi", TAG, check=False)
 
 
-def wait_until(condition, timeout: float, what: str) -> float:
-    began = time.monotonic()
-    while not condition():
-        assert time.monotonic() - began < timeout, f"not within {timeout} s: {what}"
-        time.sleep(0.2)
-    return time.monotonic() - began
-
-
 def handled_ids(stack: Stack) -> list[str]:
     return re.findall(r"handled id=(\S+)", stack("logs", "--no-log-prefix", "worker"))
 
@@ -93,7 +80,7 @@ def test_2000_posts_with_a_worker_killed_midway_are_each_handled(stack):
     r = redis.Redis(host="127.0.0.1", port=stack.port("redis", 6379))
     victim = stack("ps", "-q", "worker").split()[0]
     wait_until(lambda: stack("logs", "worker").count("consuming hello:queue in group") == 2,
-               60, "both workers read the stream")
+               60, "both workers read the stream", interval=0.2)
 
     async def load_and_kill():
         load = asyncio.ensure_future(post_many(urls, count=2000, concurrency=30, timeout=15,
@@ -108,9 +95,10 @@ def test_2000_posts_with_a_worker_killed_midway_are_each_handled(stack):
     result, held = asyncio.run(load_and_kill())
     load_seconds = time.monotonic() - began
     assert len(result.accepted) == 2000 and not result.failures, str(result)
-    drain_seconds = wait_until(
-        lambda: r.xlen(QUEUE) == 0 and r.xpending(QUEUE, "workers")["pending"] == 0,
-        180, "the workers drained the stream")
+    began = time.monotonic()
+    wait_until(lambda: r.xlen(QUEUE) == 0 and r.xpending(QUEUE, "workers")["pending"] == 0,
+               180, "the workers drained the stream", interval=0.2)
+    drain_seconds = time.monotonic() - began
     handled = handled_ids(stack)
     lost = set(result.accepted) - set(handled)
     added = r.xinfo_stream(QUEUE)["entries-added"]
@@ -124,7 +112,7 @@ def test_2000_posts_with_a_worker_killed_midway_are_each_handled(stack):
     assert added == len(set(result.accepted)) == 2000, "an id was stored twice"
     assert dead == 0
     wait_until(lambda: all(c["Health"] == "healthy" for c in containers(stack)), 60,
-               "the restarted worker is healthy again")
+               "the restarted worker is healthy again", interval=0.2)
 
     # A hand-made unparsable entry: dead-lettered at once, and what follows still drains.
     poison = r.xadd(QUEUE, {"message": "this is not JSON"})
@@ -132,7 +120,7 @@ def test_2000_posts_with_a_worker_killed_midway_are_each_handled(stack):
              for n in range(5)]
     assert [a.status for a in after] == [202] * 5
     wait_until(lambda: r.llen(f"{QUEUE}:dead") == 1 and r.xlen(QUEUE) == 0, 60,
-               "the poison entry is dead-lettered and the stream drained")
+               "the poison entry is dead-lettered and the stream drained", interval=0.2)
     letter = r.lindex(f"{QUEUE}:dead", 0).decode()
     assert poison.decode() in letter and "not a queue message" in letter
     assert {a.json()["id"] for a in after} <= set(handled_ids(stack))

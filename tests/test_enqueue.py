@@ -10,7 +10,7 @@ from datetime import datetime
 import pytest
 
 from tests.redis_server import stored
-from tutorial.net import fetch
+from tutorial.net import fetch, wait_for_http
 
 TEXT = {"Content-Type": "text/plain"}
 JSON = {"Content-Type": "application/json"}
@@ -115,10 +115,7 @@ def test_redis_outage_is_a_fast_503_and_recovery_needs_no_restart(start_service,
         assert fetch(url + "/healthz").status == 200  # liveness does not depend on Redis
 
         own.start()  # same port, empty data: a restarted Redis without persistence
-        deadline = time.monotonic() + 10
-        while fetch(url + "/readyz").status != 200:
-            assert time.monotonic() < deadline, "the service did not notice Redis came back"
-            time.sleep(0.1)
+        wait_for_http(url + "/readyz", timeout=10)  # the service notices Redis came back
         assert fetch(url + "/enqueue", "POST", "after", TEXT).status == 202
         assert proc.proc.poll() is None  # recovered without a restart
     finally:

@@ -9,7 +9,8 @@ import threading
 from collections import Counter
 
 from tests.redis_server import stored
-from tutorial.load import post_many
+from tutorial.load import post_at_once, post_many
+from tutorial.net import free_port
 
 
 def ids_in_queue(redis_client, key) -> Counter:
@@ -51,8 +52,6 @@ def bodies_in_queue(redis_client, key) -> Counter:
 
 
 def test_retries_go_to_the_next_replica(service_url, redis_client, queue_key):
-    from tutorial.net import free_port
-
     nobody_listens = f"http://127.0.0.1:{free_port()}"
     result = asyncio.run(post_many([nobody_listens, service_url], count=200, concurrency=10,
                                    retries=2))
@@ -67,8 +66,6 @@ def test_retries_go_to_the_next_replica(service_url, redis_client, queue_key):
 
 
 def test_without_retries_a_refused_connection_is_a_failure(service_url):
-    from tutorial.net import free_port
-
     nobody_listens = f"http://127.0.0.1:{free_port()}"
     result = asyncio.run(post_many([nobody_listens, service_url], count=20, concurrency=2))
     assert result.failures["ConnectionRefusedError"] == 10, str(result)
@@ -96,3 +93,26 @@ def test_a_replica_stopped_mid_load_costs_the_client_nothing(start_service, redi
     # (unless the service dedupes the Idempotency-Key, which is why the client sends one).
     assert bodies_in_queue(redis_client, queue_key) == Counter(
         f"message {n}" for n in range(3000))
+
+
+def test_post_at_once_sends_every_request_on_its_own_connection(service_url, redis_client,
+                                                                queue_key):
+    result = asyncio.run(post_at_once(service_url, count=300))
+    assert not result.failures, str(result)
+    assert len(result.accepted) == len(set(result.accepted)) == 300
+    assert ids_in_queue(redis_client, queue_key) == Counter(result.accepted)
+    assert bodies_in_queue(redis_client, queue_key) == Counter(
+        f"message {n}" for n in range(300))
+
+
+def test_post_at_once_counts_refused_connections_and_error_statuses(start_service,
+                                                                    redis_server, queue_key):
+    nobody_listens = f"http://127.0.0.1:{free_port()}"
+    refused = asyncio.run(post_at_once(nobody_listens, count=5))
+    assert refused.failures == Counter({"connect: ConnectionRefusedError": 5})
+    assert refused.sent == 5 and not refused.accepted
+    # Past MAX_PENDING the service answers 503 at once: counted by status, as post_many does.
+    _, url = start_service(REDIS_URL=redis_server.url, QUEUE_KEY=queue_key, MAX_PENDING="1")
+    crowded = asyncio.run(post_at_once(url, count=200))
+    assert crowded.sent == 200 and crowded.failures["HTTP 503"] > 0, str(crowded)
+    assert set(crowded.failures) == {"HTTP 503"}, str(crowded)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import time
 
 import pytest
 
 from service.logs import FLUSH_DELAY, BatchedStreamHandler
 from tutorial.net import fetch
+from tutorial.wait import wait_until
 
 
 class Recorder(io.StringIO):
@@ -78,9 +78,11 @@ def test_access_lines_reach_stdout_soon_and_all_of_them(start_service):
     for _ in range(5):
         assert fetch(url + "/").status == 200
     # Every line, within the flush delay plus scheduling slack: none held until exit.
-    deadline = time.monotonic() + FLUSH_DELAY + 2
-    while sum("200 GET /" in line for line in proc.lines) < 5 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert sum("200 GET /" in line for line in proc.lines) == 5, proc.output
+    def access_lines() -> int:
+        return sum("200 GET /" in line for line in proc.lines)
+
+    wait_until(lambda: access_lines() >= 5, FLUSH_DELAY + 2, "5 access lines on stdout",
+               interval=0.02)
+    assert access_lines() == 5, proc.output
     assert proc.stop() == 0
     assert "shutdown complete" in proc.output  # flushed at exit, after the loop has gone

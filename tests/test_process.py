@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from tutorial.net import fetch
+from tutorial.shell import start
+from tutorial.wait import wait_until
 
 NO_REDIS = "redis://127.0.0.1:9/0"
 
@@ -68,3 +73,40 @@ def test_start_up_line_names_version_address_and_instance(service):
     assert f"hello-tornado 0.1.0 listening on http://127.0.0.1:{port} (instance hello-pod)" \
         in proc.output
     assert proc.stop() == 0
+
+
+# ------------------------------------------------------ tutorial.shell.Background itself
+
+
+def test_background_keeps_stderr_apart_when_asked():
+    code = "import sys; print('out'); print('err', file=sys.stderr)"
+    merged = start([sys.executable, "-c", code], echo=False)
+    apart = start([sys.executable, "-c", code], echo=False, stderr_apart=True)
+    assert (merged.wait(), apart.wait()) == (0, 0)
+    assert sorted(merged.lines) == ["err\n", "out\n"] and merged.errors == ""
+    assert (apart.output, apart.errors) == ("out\n", "err\n")
+
+
+@pytest.mark.parametrize("group", [False, True], ids=["alone", "group"])
+def test_background_group_signals_reach_the_children(group):
+    """A signal to a shell alone leaves what it started running (as `make lab` would leave
+    JupyterLab); with `group`, stop() reaches every process the command started."""
+    shell = start(["bash", "-c", "sleep 300 & echo $!; wait"], echo=False, group=group)
+    child = int(shell.wait_for_line(r"^\d+$").group())
+    try:
+        assert shell.stop(signal.SIGTERM) == -signal.SIGTERM
+        if group:
+            wait_until(lambda: not alive(child), 10, "the shell's child ends")
+        else:
+            assert alive(child), "SIGTERM to the shell alone reached its child"
+    finally:
+        if alive(child):
+            os.kill(child, signal.SIGKILL)
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, dead but not yet reaped by its parent, does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -9,12 +9,12 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,7 @@ import tornado.testing
 
 from steps import s1_hello, s2_health, s3_settings, s4_enqueue
 from tutorial.net import fetch, free_port, wait_for_http
+from tutorial.shell import Background, start
 from tutorial.source import ROOT, edit_copy, unified_diff
 
 STEPS = [s1_hello, s2_health, s3_settings, s4_enqueue]
@@ -49,36 +50,20 @@ def _remove_copies():
         shutil.rmtree(ROOT / "build" / name, ignore_errors=True)
 
 
-class Process:
-    """A step started as a learner starts it; stdout and stderr kept apart."""
-
-    def __init__(self, argv: list[str], env: dict[str, str] | None = None) -> None:
-        import os
-
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, env={**os.environ, **(env or {})})
-        self.stdout = self.stderr = ""
-
-    def stop(self, signum: int = signal.SIGTERM, timeout: float = 15) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signum)
-        return self.wait(timeout)
-
-    def wait(self, timeout: float = 15) -> int:
-        """Wait for the exit without sending anything; collect the rest of the output."""
-        self.stdout, self.stderr = self.proc.communicate(timeout=timeout)
-        return self.proc.returncode
+def process(argv: list[str], env: dict[str, str] | None = None) -> Background:
+    """A step started as a learner starts it; stdout (`output`) and stderr (`errors`) apart."""
+    return start(argv, env=env, echo=False, stderr_apart=True)
 
 
 @pytest.fixture
 def launch():
-    started: list[Process] = []
+    started: list[Background] = []
 
     def start(module_or_file: str, *args: str, env: dict[str, str] | None = None,
-              wait: bool = True) -> tuple[Process, str]:
+              wait: bool = True) -> tuple[Background, str]:
         port = free_port()
         target = ["-m", module_or_file] if not module_or_file.endswith(".py") else [module_or_file]
-        proc = Process([sys.executable, *target, "--port", str(port), *args], env)
+        proc = process([sys.executable, *target, "--port", str(port), *args], env)
         started.append(proc)
         url = f"http://127.0.0.1:{port}"
         if wait:
@@ -87,9 +72,7 @@ def launch():
 
     yield start
     for proc in started:
-        if proc.proc.poll() is None:
-            proc.proc.kill()
-            proc.proc.communicate()
+        proc.kill()
 
 
 # ------------------------------------------------------------------ the files themselves
@@ -233,11 +216,11 @@ def test_s3_stops_with_status_0_and_logs_on_stdout(launch, signum):
     proc, url = launch("steps.s3_settings")
     fetch(url + "/")
     assert proc.stop(signum) == 0
-    assert proc.stderr == ""
-    assert f"listening on {url}" in proc.stdout
-    assert "200 GET / (127.0.0.1)" in proc.stdout
-    assert "stopping: no new connections, 0 request(s) in flight" in proc.stdout
-    assert proc.stdout.rstrip().endswith("INFO hello: stopped")
+    assert proc.errors == ""
+    assert f"listening on {url}" in proc.output
+    assert "200 GET / (127.0.0.1)" in proc.output
+    assert "stopping: no new connections, 0 request(s) in flight" in proc.output
+    assert proc.output.rstrip().endswith("INFO hello: stopped")
 
 
 def test_s3_reads_port_from_environment_and_flag_wins(launch):
@@ -247,20 +230,20 @@ def test_s3_reads_port_from_environment_and_flag_wins(launch):
     with pytest.raises(OSError):
         fetch(f"http://127.0.0.1:{env_port}/", timeout=2)
     assert flagged.stop() == 0
-    only_env = Process([sys.executable, "-m", "steps.s3_settings"], env={"PORT": str(env_port)})
+    only_env = process([sys.executable, "-m", "steps.s3_settings"], env={"PORT": str(env_port)})
     try:
         reply = wait_for_http(f"http://127.0.0.1:{env_port}/healthz", timeout=20)
         assert reply.json() == {"status": "ok"}
     finally:
         assert only_env.stop() == 0
-    assert f"listening on http://127.0.0.1:{env_port}" in only_env.stdout
+    assert f"listening on http://127.0.0.1:{env_port}" in only_env.output
 
 
 def test_s3_bad_environment_value_is_a_usage_error():
+    # PYTHONPATH is how `steps` is found (root conftest.py sets it); nothing else leaks in.
+    env = {"PORT": "eighty", "PATH": "/usr/bin:/bin", "PYTHONPATH": os.environ["PYTHONPATH"]}
     done = subprocess.run([sys.executable, "-m", "steps.s3_settings"], capture_output=True,
-                          text=True, timeout=30,
-                          env={"PORT": "eighty", "PATH": "/usr/bin:/bin",
-                               "PYTHONPATH": os.environ["PYTHONPATH"]})
+                          text=True, env=env, timeout=30)
     assert done.returncode == 2
     assert "argument --port: invalid int value: 'eighty'" in done.stderr
 
@@ -277,24 +260,12 @@ def _start_slow_request(url: str, seconds: float) -> socket.socket:
     return sock
 
 
-def _wait_for(proc: Process, text: str, timeout: float = 10) -> None:
-    """Wait until `text` appears on the process's stdout (read line by line)."""
-    deadline = time.monotonic() + timeout
-    seen = []
-    while time.monotonic() < deadline:
-        line = proc.proc.stdout.readline()
-        seen.append(line)
-        if text in line:
-            return
-    raise AssertionError(f"{text!r} not seen; got {''.join(seen)!r}")
-
-
 def test_s3_lets_a_request_in_flight_finish_after_sigterm(launch):
     proc, url = launch(_slow_copy("slow"))
     sock = _start_slow_request(url, 1.5)
-    _wait_for(proc, "slow request started")
-    proc.proc.send_signal(signal.SIGTERM)
-    _wait_for(proc, "stopping: no new connections, 1 request(s) in flight")
+    proc.wait_for_line(re.escape("slow request started"))
+    proc.send_signal(signal.SIGTERM)
+    proc.wait_for_line(re.escape("stopping: no new connections, 1 request(s) in flight"))
     with pytest.raises(OSError):  # the listening socket is closed: new clients are refused
         fetch(url + "/", timeout=2)
     reply = sock.makefile("rb").read().decode()  # until the server closes the connection
@@ -302,13 +273,13 @@ def test_s3_lets_a_request_in_flight_finish_after_sigterm(launch):
     assert reply.startswith("HTTP/1.1 200 OK"), reply
     assert reply.endswith("done after 1.5 s")
     assert proc.wait() == 0  # the one SIGTERM above is enough
-    assert "stopped" in proc.stdout
+    assert "stopped" in proc.output
 
 
 def test_s3_closes_requests_that_outlast_the_shutdown_timeout(launch):
     proc, url = launch(_slow_copy("slower"), "--shutdown-timeout", "0.5")
     sock = _start_slow_request(url, 30)
-    _wait_for(proc, "slow request started")
+    proc.wait_for_line(re.escape("slow request started"))
     assert proc.stop(signal.SIGTERM, timeout=10) == 0  # well before the request's 30 s
     assert sock.recv(1024) == b""  # closed without an answer
     sock.close()
@@ -331,7 +302,7 @@ def test_s4_pushes_onto_the_redis_list(launch, redis_server, redis_client, queue
     assert fetch(url + "/enqueue", method="POST", body="").status == 400
     assert redis_client.llen(queue_key) == 2
     assert proc.stop() == 0
-    assert "202 POST /enqueue" in proc.stdout
+    assert "202 POST /enqueue" in proc.output
 
 
 def test_s4_answers_503_when_redis_is_unreachable(launch):

@@ -23,6 +23,7 @@ from service.config import ConfigError, settings_from
 from service.worker import GROUP, MAX_ATTEMPTS, HealthHandler, Worker, parse_args
 from tutorial.net import fetch
 from tutorial.shell import start
+from tutorial.wait import wait_until
 
 
 def message(n: int, message_id: str | None = None) -> str:
@@ -240,23 +241,25 @@ def test_a_consumer_sigkilled_mid_batch_loses_nothing(stream, worker_process):
             pipe.xadd(stream.key, {"message": json.dumps({"id": i, "body": "k"})})
         pipe.execute()
     first = worker_process("--name", "wk1", "--lease", "1")
-    deadline = time.monotonic() + 60
 
     def holding() -> int:  # entries wk1 has read and not yet acknowledged
         return next((c["pending"] for c in stream.r.xpending(stream.key, GROUP)["consumers"]
                      if c["name"] == b"wk1"), 0) if stream.r.exists(stream.key) else 0
 
-    while True:
-        assert time.monotonic() < deadline and first.proc.poll() is None, first.output[-500:]
-        if len(handled_ids(first.output)) >= 200 and holding():
-            # Frozen, it cannot acknowledge between this look and the kill; an
-            # acknowledgement already on its way to Redis lands within the pause.
-            first.proc.send_signal(signal.SIGSTOP)
-            time.sleep(0.2)
-            if holding():
-                break
-            first.proc.send_signal(signal.SIGCONT)
-        time.sleep(0.01)
+    def frozen_while_holding() -> bool:
+        assert first.proc.poll() is None, first.output[-500:]
+        if len(handled_ids(first.output)) < 200 or not holding():
+            return False
+        # Frozen, it cannot acknowledge between this look and the kill; an
+        # acknowledgement already on its way to Redis lands within the pause.
+        first.send_signal(signal.SIGSTOP)
+        time.sleep(0.2)
+        if holding():
+            return True
+        first.send_signal(signal.SIGCONT)
+        return False
+
+    wait_until(frozen_while_holding, 60, "wk1 frozen while it holds entries", interval=0.01)
     first.proc.kill()  # SIGKILL in the middle of a batch: no clean-up of any kind
     first.wait()
     # What it held: delivered, not acknowledged. Only XAUTOCLAIM can get these out.

@@ -1,8 +1,8 @@
 """A bounded burst of concurrent POST /enqueue requests, and what came back.
 
-The one load generator of the notebooks and tests. It proves "every accepted message is
-in Redis exactly once": the result keeps the id of every 202, who served it, every retry
-and every failure by kind.
+The one Python load client of the notebooks, the tests and `bench.burst` (post_at_once).
+It proves "every accepted message is in Redis exactly once": the result keeps the id of
+every 202, who served it, every retry and every failure by kind.
 
 With `retries`, it behaves like a client behind a careful load balancer: a request that
 failed at the connection level (refused, reset, closed before an answer, timed out) or
@@ -123,3 +123,50 @@ async def post_many(base_urls: Sequence[str], count: int, concurrency: int = 50,
         client.close()
     result.seconds = time.perf_counter() - began
     return result
+
+
+async def post_at_once(base_url: str, count: int, timeout: float = 20.0,
+                       body_prefix: str = "message") -> LoadResult:
+    """POST `count` messages to /enqueue in one instant: every connection is opened
+    first, then every request is written, then the answers are read (a crowd arriving;
+    what a burst tests is the listen backlog and a loop with thousands of requests to
+    parse). post_many's Tornado client cannot hold requests back until all are
+    connected: it connects inside each fetch. No retries; failures counted as there."""
+    host, _, port = base_url.removeprefix("http://").partition(":")
+    result, run = LoadResult(), uuid.uuid4().hex[:8]
+    conns = await asyncio.gather(*(asyncio.open_connection(host, int(port))
+                                   for _ in range(count)), return_exceptions=True)
+    began = time.perf_counter()
+    for n, conn in enumerate(conns):
+        if not isinstance(conn, BaseException):
+            body = f"{body_prefix} {n}".encode()
+            conn[1].write(f"POST /enqueue HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/plain"
+                          f"\r\nIdempotency-Key: {run}-{n}\r\nConnection: close\r\n"
+                          f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+    await asyncio.gather(*(_answer(conn, timeout, result) for conn in conns))
+    result.seconds = time.perf_counter() - began
+    return result
+
+
+async def _answer(conn, timeout: float, result: LoadResult) -> None:
+    """Read one post_at_once answer to the end (the server closes) into `result`."""
+    if isinstance(conn, BaseException):
+        result.failures[f"connect: {type(conn).__name__}"] += 1
+        return
+    reader, writer = conn
+    try:
+        async with asyncio.timeout(timeout):
+            raw = await reader.read()
+    except (TimeoutError, ConnectionError) as exc:
+        result.failures[type(exc).__name__] += 1
+        return
+    finally:
+        writer.close()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1]) if head.startswith(b"HTTP/") else 599  # no answer
+    if status != 202:
+        result.failures[f"HTTP {status}"] += 1
+        return
+    answer = json.loads(body)
+    result.accepted.append(answer["id"])
+    result.served_by[answer["served_by"]] += 1

@@ -104,23 +104,36 @@ class Background:
     _alive: ClassVar[set[Background]] = set()
 
     def __init__(self, command: str | Sequence[str], *, env: Mapping[str, str] | None = None,
-                 echo: bool = True) -> None:
+                 echo: bool = True, cwd: str | os.PathLike | None = None,
+                 group: bool = False, stderr_apart: bool = False) -> None:
+        """`group`: a process group of its own, and stop()/kill() signal all of it (for a
+        command such as `make lab`, whose children a signal to it alone may not reach).
+        `stderr_apart`: stderr is kept in `error_lines`, not merged into `lines`."""
         argv = shlex.split(command) if isinstance(command, str) else list(command)
         self.command = command if isinstance(command, str) else _display(argv)
         if echo:
             print(f"$ {self.command} &", flush=True)
+        self.group = group
+        # stdin from /dev/null, as a shell gives it to `command &`.
         self.proc = subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            errors="replace", env={**os.environ, **(env or {})},
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE if stderr_apart else subprocess.STDOUT, text=True,
+            errors="replace", cwd=cwd, env={**os.environ, **(env or {})},
+            start_new_session=group,
         )
         self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
+        self.error_lines: list[str] = []
+        self._readers = [threading.Thread(target=self._read, args=(stream, sink), daemon=True)
+                         for stream, sink in ((self.proc.stdout, self.lines),
+                                              (self.proc.stderr, self.error_lines)) if stream]
+        for reader in self._readers:
+            reader.start()
         Background._alive.add(self)
 
-    def _read(self) -> None:
-        for line in self.proc.stdout:
-            self.lines.append(line)
+    @staticmethod
+    def _read(stream, sink: list[str]) -> None:
+        for line in stream:
+            sink.append(line)
 
     @property
     def pid(self) -> int:
@@ -130,13 +143,19 @@ class Background:
     def output(self) -> str:
         return "".join(self.lines)
 
+    @property
+    def errors(self) -> str:
+        """What the command wrote to stderr, when started with `stderr_apart`."""
+        return "".join(self.error_lines)
+
     def wait_for_line(self, pattern: str, timeout: float = 15.0) -> re.Match:
         """The first output line matching `pattern`; AssertionError with the output if none."""
         regex = re.compile(pattern)
 
         def found() -> re.Match | bool | None:
             match = next(filter(None, map(regex.search, list(self.lines))), None)
-            return match or (self.proc.poll() is not None and not self._reader.is_alive())
+            return match or (self.proc.poll() is not None
+                             and not any(r.is_alive() for r in self._readers))
 
         match = None
         with contextlib.suppress(TimeoutError):
@@ -148,20 +167,28 @@ class Background:
 
     def wait(self, timeout: float = 15.0) -> int:
         code = self.proc.wait(timeout=timeout)
-        self._reader.join(timeout=5)
+        for reader in self._readers:
+            reader.join(timeout=5)
         Background._alive.discard(self)
         return code
 
     def stop(self, signum: int = signal.SIGTERM, timeout: float = 15.0) -> int:
         """Send `signum` (SIGTERM, like `docker stop`), wait, return the exit status."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signum)
+        self.send_signal(signum)
         return self.wait(timeout)
 
     def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
+        self.send_signal(signal.SIGKILL)
         self.wait()
+
+    def send_signal(self, signum: int) -> None:
+        """Send `signum` to the command, or with `group` to every process in its group
+        (also when the command itself has exited and its children have not)."""
+        if self.group:
+            with contextlib.suppress(ProcessLookupError):  # the whole group is gone
+                os.killpg(self.proc.pid, signum)
+        elif self.proc.poll() is None:
+            self.proc.send_signal(signum)
 
     @classmethod
     def kill_all(cls) -> int:
@@ -173,9 +200,11 @@ class Background:
 
 
 def start(command: str | Sequence[str], *, env: Mapping[str, str] | None = None,
-          echo: bool = True) -> Background:
-    """Start `command` in the background (like `command &` in a shell)."""
-    return Background(command, env=env, echo=echo)
+          echo: bool = True, cwd: str | os.PathLike | None = None, group: bool = False,
+          stderr_apart: bool = False) -> Background:
+    """Start `command` in the background (like `command &` in a shell); see Background."""
+    return Background(command, env=env, echo=echo, cwd=cwd, group=group,
+                      stderr_apart=stderr_apart)
 
 
 atexit.register(Background.kill_all)
