@@ -81,9 +81,8 @@ def unload_image_commands(flavour: str, name: str, nodes: Iterable[str],
 
 def short_image_name(reference: str) -> str:
     """`docker.io/library/hello-tornado:0.1.0` (as a node lists it) -> `hello-tornado:0.1.0`."""
-    for prefix in ("docker.io/library/", "docker.io/"):
-        if reference.startswith(prefix):
-            return reference.removeprefix(prefix)
+    if reference.startswith("docker.io/"):
+        return reference.removeprefix("docker.io/").removeprefix("library/")
     return reference
 
 
