@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 import pytest
 
+from tutorial.containers import LABEL, session_label
 from tutorial.prereqs import promised
 
 
@@ -41,3 +42,19 @@ def docker(*args: str, timeout: float = 60, check: bool = True,
         raise AssertionError(f"docker {' '.join(args)} failed ({done.returncode}):\n"
                              f"{done.stdout}{done.stderr}")
     return done
+
+
+def label_args() -> list[str]:
+    """`--label` options for what a test creates: the project's label and the session's, so
+    the session's safety net (conftest.py) removes it whatever happens."""
+    labels = [LABEL, session_label()]
+    return [arg for label in labels if label for arg in ("--label", label)]
+
+
+def host_port(container: str, port: int = 8080) -> int:
+    """The 127.0.0.1 port Docker published for the container's `port`."""
+    for line in docker("port", container, f"{port}/tcp").stdout.splitlines():
+        address, _, published = line.rpartition(":")
+        if address == "127.0.0.1":
+            return int(published)
+    raise RuntimeError(f"{container} publishes no 127.0.0.1 port for {port}/tcp")

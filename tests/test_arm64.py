@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests import prereq
-from tutorial.containers import host_port, label_args
+from tests.prereq import host_port, label_args
 from tutorial.net import fetch, wait_for_http
 from tutorial.prereqs import docker_problem
 

@@ -1,11 +1,12 @@
 """The pure parts of notebook 06's cluster helpers, tested without a cluster.
 
-Everything that needs an API server is exercised only where a cluster exists (notebook
-06); what decides *what to do* is checked here on every machine.
+Notebook 06 runs every step and every wait with kubectl; what decides *what to do* (which
+cluster, how to load an image) and what it reads from kubectl's and redis-cli's output is
+checked here on every machine, against output recorded from the real tools.
 """
 
+import json
 import shutil
-from types import SimpleNamespace as NS
 
 import pytest
 
@@ -17,24 +18,33 @@ from tutorial.prereqs import tool_problem
 kubectl_available = shutil.which("kubectl") is not None
 
 
-@pytest.mark.parametrize("context, names, labels, providers, expected", [
-    ("kind-demo", [], [], [], ("kind", "demo")),
-    ("k3d-dev", [], [], [], ("k3d", "dev")),
-    ("docker-desktop", [], [], [], ("docker-desktop", "docker-desktop")),
-    ("my-ctx", ["docker-desktop"], [], [], ("docker-desktop", "docker-desktop")),
-    ("minikube", [], [{"minikube.k8s.io/name": "minikube"}], [], ("minikube", "minikube")),
-    ("renamed", [], [{"minikube.k8s.io/name": "p2"}], [], ("minikube", "p2")),
-    ("renamed", [], [{}], ["kind://docker/lab/lab-control-plane"], ("kind", "lab")),
-    ("gke_prod", ["n1"], [{}], [None], ("unknown", "gke_prod")),
+def node(name, labels=None, provider=None):
+    """One item of `kubectl get nodes -o json`, the fields detect_flavour reads."""
+    return {"metadata": {"name": name, "labels": labels or {}},
+            "spec": {"providerID": provider} if provider else {}}
+
+
+@pytest.mark.parametrize("context, nodes, expected", [
+    ("kind-demo", [], ("kind", "demo")),
+    ("k3d-dev", [], ("k3d", "dev")),
+    ("docker-desktop", [], ("docker-desktop", "docker-desktop")),
+    ("my-ctx", [node("docker-desktop")], ("docker-desktop", "docker-desktop")),
+    ("minikube", [node("minikube", {"minikube.k8s.io/name": "minikube"})],
+     ("minikube", "minikube")),
+    ("minikube", [], ("minikube", "minikube")),
+    ("renamed", [node("m", {"minikube.k8s.io/name": "p2"})], ("minikube", "p2")),
+    ("renamed", [node("lab-control-plane", provider="kind://docker/lab/lab-control-plane")],
+     ("kind", "lab")),
+    ("gke_prod", [node("n1")], ("unknown", "gke_prod")),
     # Docker Desktop's kind-based cluster: same context, kind's node names and providerID.
-    ("docker-desktop", ["desktop-control-plane", "desktop-worker"], [{}, {}],
-     ["kind://docker/desktop/desktop-control-plane", "kind://docker/desktop/desktop-worker"],
+    ("docker-desktop", [node("desktop-control-plane", provider="kind://docker/desktop/d"),
+                        node("desktop-worker", provider="kind://docker/desktop/w")],
      ("docker-desktop-kind", "desktop")),
-    ("docker-desktop", ["desktop-control-plane"], [{}], [None], ("docker-desktop-kind", "desktop")),
-    ("docker-desktop", ["docker-desktop"], [{}], [None], ("docker-desktop", "docker-desktop")),
+    ("docker-desktop", [node("desktop-control-plane")], ("docker-desktop-kind", "desktop")),
+    ("docker-desktop", [node("docker-desktop")], ("docker-desktop", "docker-desktop")),
 ])
-def test_detect_flavour(context, names, labels, providers, expected):
-    assert kc.detect_flavour(context, names, labels, providers) == expected
+def test_detect_flavour(context, nodes, expected):
+    assert kc.detect_flavour(context, nodes) == expected
 
 
 def test_load_image_command_per_flavour():
@@ -44,8 +54,6 @@ def test_load_image_command_per_flavour():
     assert kc.load_image_command("k3d", "dev", "img:1")[:3] == ["k3d", "image", "import"]
     assert kc.load_image_command("docker-desktop", "docker-desktop", "img:1") is None
     assert kc.load_image_command("docker-desktop-kind", "desktop", "img:1") is None
-    assert "kind load docker-image img:1 --name desktop" in kc.image_missing_advice(
-        "docker-desktop-kind", "img:1")
     with pytest.raises(ValueError, match="push img:1 to a registry"):
         kc.load_image_command("unknown", "x", "img:1")
 
@@ -89,31 +97,6 @@ def test_overlay_swaps_only_the_redis_image(tmp_path):
         "hello-microservices/redis:7-bookworm"
     redis["spec"]["template"]["spec"]["containers"][0]["image"] = "redis:7-alpine"
     assert rendered == hardened
-
-
-def test_next_release_is_the_base_image_plus_one_label(tmp_path):
-    context = kc.write_next_release("hello-tornado:0.1.0", "hello-tornado:0.1.0-2", tmp_path)
-    assert (context / "Dockerfile").read_text() == (
-        'FROM hello-tornado:0.1.0\nLABEL org.opencontainers.image.version="0.1.0-2"\n')
-
-
-def deployment(generation=2, observed=2, replicas=3, updated=3, total=3, available=3):
-    return NS(spec=NS(replicas=replicas), metadata=NS(generation=generation, name="hello"),
-              status=NS(observed_generation=observed, conditions=[], updated_replicas=updated,
-                        replicas=total, available_replicas=available))
-
-
-@pytest.mark.parametrize("kwargs, done, why", [
-    ({}, True, "complete"),
-    ({"observed": 1}, False, "has not seen the new spec"),
-    ({"updated": 1}, False, "1 of 3 new replicas updated"),
-    ({"total": 4}, False, "1 old replicas pending termination"),
-    ({"available": 2}, False, "2 of 3 updated replicas available"),
-])
-def test_rollout_state_follows_kubectl_rollout_status(kwargs, done, why):
-    _, complete, reason = kc.rollout_state(deployment(**kwargs))
-    assert complete is done
-    assert why in reason
 
 
 # ------------------------------------------------------------ scripts/kind-cluster.sh
@@ -215,200 +198,129 @@ def test_node_image_names_are_shortened_like_docker_does(reference, short):
     assert kc.short_image_name(reference) == short
 
 
-# ----------------------------------------------- exercise 2: waiting for a probe failure
-
-FAILED_404 = "Readiness probe failed: HTTP probe failed with statuscode: 404"
-# What the cluster shows, poll after poll, after `kubectl patch` points readiness at /nope:
-# the new pod runs but is not Ready yet, long before its first probe failed.
-RECORDED = [
-    # (not-ready pods, events so far)
-    (["hello-new-x1"], []),  # just started: not ready, no probe has run
-    (["hello-new-x1"], [kc.Event("hello-new-x1", "Scheduled", "assigned")]),
-    (["hello-new-x1"], [kc.Event("hello-new-x1", "Started", "Started container hello")]),
-    (["hello-new-x1"], [kc.Event("hello-new-x1", "Started", "Started container hello"),
-                        kc.Event("hello-new-x1", "Unhealthy", FAILED_404)]),
-]
+# ------------------------------------------------------------------ kubectl get pods -o json
 
 
-def test_a_running_not_ready_pod_is_no_probe_failure_until_the_kubelet_says_so():
-    seen = [kc.first_probe_failure(pods, events) for pods, events in RECORDED]
-    assert seen[:3] == [None, None, None]
-    assert seen[3] == kc.Event("hello-new-x1", "Unhealthy", FAILED_404)
+def pod(name, *, ready=True, image="hello-tornado:0.1.0", waiting=None, restarts=0,
+        last_exit=None, deleting=False):
+    """One item of `kubectl get pods -o json`, with the fields Kubernetes 1.32 sets."""
+    container = {"name": "hello", "image": image, "ready": ready, "restartCount": restarts,
+                 "state": {"waiting": {"reason": waiting, "message": "..."}} if waiting
+                 else {"running": {"startedAt": "2026-12-06T10:00:00Z"}},
+                 "lastState": {"terminated": {"exitCode": last_exit, "reason": "Error"}}
+                 if last_exit is not None else {}}
+    metadata = {"name": name, "labels": {"app.kubernetes.io/name": "hello"}}
+    if deleting:
+        metadata["deletionTimestamp"] = "2026-12-06T10:01:00Z"
+    return {"metadata": metadata, "spec": {"containers": [{"name": "hello", "image": image}]},
+            "status": {"phase": "Running", "podIP": f"10.244.0.{len(name)}",
+                       "conditions": [{"type": "Ready", "status": str(ready)}],
+                       "containerStatuses": [container]}}
 
 
-def test_an_old_failure_of_a_pod_that_is_ready_again_does_not_count():
-    old = kc.Event("hello-old-a1", "Unhealthy", FAILED_404)  # e.g. during a Redis outage
-    assert kc.first_probe_failure(["hello-new-x1"], [old]) is None
+def listing(*items):
+    return json.dumps({"apiVersion": "v1", "kind": "List", "items": list(items)})
 
 
-def test_only_the_probe_asked_for_counts():
-    liveness = kc.Event("hello-new-x1", "Unhealthy", "Liveness probe failed: timeout")
-    assert kc.first_probe_failure(["hello-new-x1"], [liveness], "Readiness") is None
-    assert kc.first_probe_failure(["hello-new-x1"], [liveness], "Liveness") == liveness
+def test_pods_leaves_out_the_terminating_ones_and_reads_what_the_cells_assert():
+    crashing = pod("hello-b-2", ready=False, waiting="CrashLoopBackOff", restarts=3, last_exit=2)
+    pods = kc.parse_pods(listing(pod("hello-c-3", deleting=True), crashing, pod("hello-a-1")))
+    assert [p.name for p in pods] == ["hello-a-1", "hello-b-2"]
+    ready, broken = pods
+    assert ready.ready and ready.reason is None and ready.last_exit_code is None
+    assert ready.ip == pod("hello-a-1")["status"]["podIP"]
+    assert not broken.ready and broken.reason == "CrashLoopBackOff"
+    assert (broken.restarts, broken.last_exit_code) == (3, 2)
 
 
-def test_wait_for_probe_failure_polls_until_the_event(monkeypatch):
-    """The live wait, driven by the recorded sequence instead of a cluster."""
-    polls = iter(RECORDED)
-    current = {}
-
-    def live_pods(cluster, selector=kc.HELLO_SELECTOR):
-        pods, _ = current["poll"] = next(polls)
-        return [NS(metadata=NS(name=name), status=NS(conditions=[NS(type="Ready",
-                                                                    status="False")]))
-                for name in pods]
-
-    monkeypatch.setattr(kc, "live_pods", live_pods)
-    monkeypatch.setattr(kc, "probe_failure_events", lambda cluster: current["poll"][1])
-    monkeypatch.setattr(kc.time, "sleep", lambda seconds: None)
-    assert kc.wait_for_probe_failure(None, timeout=60).message == FAILED_404
+def test_a_pod_not_scheduled_yet_has_no_container_status():
+    pending = {"metadata": {"name": "hello-p"}, "spec": {"containers": [{"image": "i:1"}]},
+               "status": {"phase": "Pending", "conditions": [
+                   {"type": "PodScheduled", "status": "False"}]}}
+    (found,) = kc.parse_pods(listing(pending))
+    assert (found.ready, found.ip, found.reason, found.restarts) == (False, None, None, 0)
 
 
-# ------------------------------------------------------------------------- clean-up
+def test_pods_runs_kubectl_get_pods_in_the_namespace(monkeypatch):
+    seen = []
+    monkeypatch.setattr(kc, "run", lambda argv, quiet: seen.append(argv) or listing())
+    assert kc.pods("app.kubernetes.io/name=worker") == []
+    assert seen == [["kubectl", "-n", kc.NAMESPACE, "get", "pods", "-l",
+                     "app.kubernetes.io/name=worker", "-o", "json"]]
 
 
-def test_clean_up_runs_every_step_in_reverse_and_reports_the_failed_one():
-    ran = []
+# ------------------------------------------------------------- redis-cli --json, recorded
 
-    def fail():
-        ran.append("unload")
-        raise RuntimeError("crictl rmi: image not found")
-
-    cleanup = kc.CleanUp()
-    cleanup.add("delete the namespace", lambda: ran.append("namespace"))
-    cleanup.add("unload hello-tornado:0.1.0", fail)
-    cleanup.add("stop kubectl proxy", lambda: ran.append("proxy"))
-    with pytest.raises(kc.CleanUpFailed) as failure:
-        cleanup.run()
-    assert ran == ["proxy", "unload", "namespace"]  # the step after the failure ran too
-    assert failure.value.failed == [
-        "unload hello-tornado:0.1.0: RuntimeError: crictl rmi: image not found"]
-    assert failure.value.done == ["stop kubectl proxy", "delete the namespace"]
-    assert "crictl rmi" in str(failure.value)
-    assert cleanup.steps == []  # each step runs once
-
-
-def test_clean_up_without_failures_returns_what_it_did():
-    cleanup = kc.CleanUp()
-    cleanup.add("a", lambda: None)
-    cleanup.add("b", lambda: None)
-    assert cleanup.run() == ["b", "a"]
-
-
-def test_nothing_deletes_the_namespace_at_exit():
-    source = (kc.ROOT / "notebooks" / "tutorial" / "cluster.py").read_text()
-    assert "atexit" not in source
-
-
-# What `kubectl exec deploy/redis -- redis-cli XINFO GROUPS hello:queue` prints (no
-# terminal: one value a line). Recorded with Debian's redis-server 7.0.15: a stream with a
-# group `workers` whose one consumer read three entries and acknowledged them all.
-XINFO_GROUPS = """name
-workers
-consumers
-1
-pending
-0
-last-delivered-id
-1796563737763-0
-entries-read
-3
-lag
-0
-"""
-
-
-def test_xinfo_groups_output_is_read_as_one_dict_per_group():
-    (group,) = kc.redis_replies(XINFO_GROUPS)
-    assert group["name"] == "workers" and group["consumers"] == "1"
-    assert (group["pending"], group["lag"]) == ("0", "0")
-    assert kc.redis_replies(XINFO_GROUPS * 2)[1]["entries-read"] == "3"
-    assert kc.redis_replies("") == []
-
-
-# `XINFO STREAM hello:queue` and `XINFO GROUPS hello:queue`, recorded with Debian's
-# redis-server 7.0.15: three entries added, two delivered to a consumer, none acknowledged.
-BUSY_STREAM = """length
-3
-radix-tree-keys
-1
-radix-tree-nodes
-2
-last-generated-id
-1796564352366-0
-max-deleted-entry-id
-0-0
-entries-added
-3
-recorded-first-entry-id
-1796564352284-0
-groups
-1
-first-entry
-1796564352284-0
-id
-m1
-last-entry
-1796564352366-0
-id
-m3
-"""
-BUSY_GROUPS = """name
-workers
-consumers
-1
-pending
-2
-last-delivered-id
-1796564352340-0
-entries-read
-2
-lag
-1
-"""
-# The same, when the consumer read both entries, acknowledged and deleted them (XDEL).
-DONE_STREAM = """length
-0
-radix-tree-keys
-0
-radix-tree-nodes
-1
-last-generated-id
-1796564357063-0
-max-deleted-entry-id
-1796564357063-0
-entries-added
-2
-recorded-first-entry-id
-0-0
-groups
-1
-first-entry
-
-last-entry
-
-"""
-DONE_GROUPS = """name
-workers
-consumers
-1
-pending
-0
-last-delivered-id
-1796564357063-0
-entries-read
-2
-lag
-0
-"""
+# What `redis-cli --json` printed (RESP3 maps as JSON objects), recorded with Debian's redis-server
+# 7.0.15: three entries added, two delivered to a consumer of `workers`, none acknowledged;
+# then all read, acknowledged and deleted (XACK + XDEL), as the service's workers do.
+IDS = ["1796573376518-0", "1796573376529-0", "1796573376546-0"]
+ENTRIES = [[entry_id, ["message", json.dumps({"id": f"m{n}", "body": f"message {n}",
+                                              "served_by": "hello-abc"})]]
+           for n, entry_id in enumerate(IDS, 1)]
+XRANGE = json.dumps(ENTRIES)
+BUSY_STREAM = json.dumps({
+    "length": 3, "radix-tree-keys": 1, "radix-tree-nodes": 2, "last-generated-id": IDS[2],
+    "max-deleted-entry-id": "0-0", "entries-added": 3, "recorded-first-entry-id": IDS[0],
+    "groups": 1, "first-entry": ENTRIES[0], "last-entry": ENTRIES[2]})
+BUSY_GROUPS = json.dumps([{"name": "workers", "consumers": 1, "pending": 2,
+                           "last-delivered-id": IDS[1], "entries-read": 2, "lag": 1}])
+DONE_STREAM = json.dumps({
+    "length": 0, "radix-tree-keys": 0, "radix-tree-nodes": 1, "last-generated-id": IDS[2],
+    "max-deleted-entry-id": IDS[2], "entries-added": 3, "recorded-first-entry-id": "0-0",
+    "groups": 1, "first-entry": None, "last-entry": None})
+DONE_GROUPS = json.dumps([{"name": "workers", "consumers": 1, "pending": 0,
+                           "last-delivered-id": IDS[2], "entries-read": 3, "lag": 0}])
 
 
 def test_a_queue_is_drained_only_when_everything_was_delivered_and_acknowledged():
-    busy = kc.redis_fields(BUSY_STREAM)
-    assert busy["last-generated-id"] == "1796564352366-0" and "first-entry" not in busy
-    (busy_group,) = kc.redis_replies(BUSY_GROUPS)
-    (done_group,) = kc.redis_replies(DONE_GROUPS)
-    assert not kc.queue_drained(busy, busy_group)
-    assert kc.queue_drained(kc.redis_fields(DONE_STREAM), done_group)
-    delivered_not_acked = {**done_group, "pending": "1"}
-    assert not kc.queue_drained(kc.redis_fields(DONE_STREAM), delivered_not_acked)
+    (busy,), (done,) = json.loads(BUSY_GROUPS), json.loads(DONE_GROUPS)
+    assert not kc.queue_drained(json.loads(BUSY_STREAM), busy)
+    assert kc.queue_drained(json.loads(DONE_STREAM), done)
+    assert not kc.queue_drained(json.loads(DONE_STREAM), {**done, "pending": 1})
+    # read, acknowledged, but a newer entry arrived that nobody has read yet
+    newer = {**json.loads(DONE_STREAM), "last-generated-id": "1796573376999-0"}
+    assert not kc.queue_drained(newer, done)
+
+
+def test_message_ids_are_read_from_the_envelopes_in_the_stream():
+    assert kc.message_ids(XRANGE) == {"m1", "m2", "m3"}
+    assert kc.message_ids("[]") == set()
+
+
+def test_the_recorded_output_is_what_redis_cli_prints_today(tmp_path):
+    """Re-record with the installed redis-server, when there is one, and compare the shape."""
+    import subprocess
+    import time
+
+    if not (shutil.which("redis-server") and shutil.which("redis-cli")):
+        pytest.skip("no redis-server/redis-cli here to compare the recorded output with")
+    from tutorial.net import free_port
+
+    port = str(free_port())
+    server = subprocess.Popen(["redis-server", "--port", port, "--save", "",
+                               "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    try:
+        def cli(*args):
+            for _ in range(50):
+                done = subprocess.run(["redis-cli", "-p", port, "--json", *args],
+                                      capture_output=True, text=True, timeout=10)
+                if "Connection refused" not in done.stdout + done.stderr:
+                    return json.loads(done.stdout)
+                time.sleep(0.1)
+            raise AssertionError(done.stderr)
+
+        for number in (1, 2, 3):
+            envelope = {"id": f"m{number}", "body": f"message {number}", "served_by": "h"}
+            cli("XADD", "hello:queue", "*", "message", json.dumps(envelope))
+        cli("XGROUP", "CREATE", "hello:queue", "workers", "0")
+        cli("XREADGROUP", "GROUP", "workers", "c1", "COUNT", "2", "STREAMS", "hello:queue", ">")
+        assert json.loads(BUSY_STREAM).keys() == cli("XINFO", "STREAM", "hello:queue").keys()
+        (group,) = cli("XINFO", "GROUPS", "hello:queue")
+        assert group.keys() == json.loads(BUSY_GROUPS)[0].keys()
+        assert (group["pending"], group["lag"]) == (2, 1)
+        assert kc.message_ids(json.dumps(cli("XRANGE", "hello:queue", "-", "+"))) == {
+            "m1", "m2", "m3"}
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

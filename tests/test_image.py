@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.prereq import docker, need
-from tutorial.containers import host_port, images, label_args
+from tests.prereq import docker, host_port, label_args, need
+from tutorial.containers import images
 from tutorial.net import fetch, wait_for_http
 from tutorial.prereqs import docker_problem
 

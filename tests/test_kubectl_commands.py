@@ -1,8 +1,9 @@
 """Every kubectl command notebooks 05 and 06 show or run, checked against the installed kubectl.
 
-Commands come from the code cells (`run(...)`/`start(...)` and argv lists), the ```bash
-blocks and the `kubectl ...` code spans of the prose (a bare mention such as
-`kubectl scale` is checked for its subcommand and flags only), and tutorial/cluster.py.
+Commands come from the code cells (`run(...)`/`start(...)`, `f(run, ...)` such as
+`cleanup.callback(run, ...)`, argv lists and "kubectl ..." strings), the ```bash blocks and
+the `kubectl ...` code spans of the prose (a bare mention such as `kubectl scale` is checked
+for its subcommand and flags only), and tutorial/cluster.py.
 
 Notebook 06 cannot run here (no cluster), so its commands are proved offline as far as
 they can be, on every machine that has kubectl:
@@ -11,17 +12,17 @@ they can be, on every machine that has kubectl:
 * each flag exists for it (its own options, or kubectl's global ones from `kubectl options`);
 * every command that touches namespaced objects names the namespace (`-n`), or applies
   files/kustomizations whose objects all carry it;
-* every `-k DIR` renders with `kubectl kustomize` and every `-f FILE` parses.
-
-And the Python client calls of tutorial/cluster.py and notebook 06 bind to the installed
-`kubernetes` client's method signatures.
+* every `-k DIR` renders with `kubectl kustomize` and every `-f FILE` parses;
+* every JSONPath that 06 waits for (`kubectl wait --for=jsonpath=...`) or reads
+  (`-o jsonpath=...`) is evaluated by the installed kubectl against a recorded object
+  and picks what Python reads from the same object's JSON.
 """
 
 from __future__ import annotations
 
 import ast
 import functools
-import inspect
+import json
 import re
 import shlex
 import subprocess
@@ -52,7 +53,8 @@ CLUSTER_SCOPED_KINDS = {"Namespace"}
 #: Subcommands that never touch namespaced objects.
 CLUSTER_WIDE = {"kustomize", "version", "config", "cluster-info", "api-resources", "proxy",
                 "options", "explain", "completion", "plugin"}
-CLUSTER_WIDE_RESOURCES = {"node", "nodes", "no", "namespace", "namespaces", "ns"}
+CLUSTER_WIDE_RESOURCES = {"node", "nodes", "no", "namespace", "namespaces", "ns",
+                          "apiservice", "apiservices"}
 
 
 # ----------------------------------------------------------------- extracting commands
@@ -88,7 +90,9 @@ def _argv_of(node: ast.AST, constants: dict[str, str]) -> list[str] | None:
 
 
 def commands_in_code(source: str, constants: dict[str, str]) -> list[list[str]]:
-    """kubectl argv of every `run(...)`/`start(...)` call and argv list literal in `source`."""
+    """kubectl argv of every `run(...)`/`start(...)` call, `f(run, command)` call (e.g.
+    `asyncio.to_thread(run, ...)`), argv list literal and "kubectl ..." string assigned
+    to a name in `source`."""
     found = []
     for node in ast.walk(ast.parse(source)):
         candidate = None
@@ -97,8 +101,12 @@ def commands_in_code(source: str, constants: dict[str, str]) -> list[list[str]]:
                 node.func, "id", "")
             if name in {"run", "start"}:
                 candidate = _argv_of(node.args[0], constants)
+            elif getattr(node.args[0], "id", None) == "run" and len(node.args) > 1:
+                candidate = _argv_of(node.args[1], constants)
         elif isinstance(node, ast.List):
             candidate = _argv_of(node, constants)
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+            candidate = _argv_of(node.value, constants)
         if candidate and candidate[0] == "kubectl" and candidate not in found:
             found.append(candidate)
     return found
@@ -245,8 +253,9 @@ def problems_of(argv: list[str], overlay_dir: Path | None = None,
     names = {name for name, _ in flags}
     if not namespace:
         return problems
-    if path[0] in CLUSTER_WIDE or (not ({"-n", "--namespace"} & names) and (
-            set(positional[:1]) & CLUSTER_WIDE_RESOURCES)):
+    kind = positional[0].split("/")[0] if positional else ""
+    if path[0] in CLUSTER_WIDE or "--raw" in names or (
+            not ({"-n", "--namespace"} & names) and kind in CLUSTER_WIDE_RESOURCES):
         return problems
     if {"-n", "--namespace"} & names:
         namespace = next(value for name, value in flags if name in {"-n", "--namespace"})
@@ -262,7 +271,7 @@ def problems_of(argv: list[str], overlay_dir: Path | None = None,
         if value == PLACEHOLDER:  # `kubectl apply -k DIR`: a form, not a directory
             continue
         target = ROOT / value
-        if overlay_dir is not None and target.resolve() == kc.BUILD_DIRS["overlay"].resolve():
+        if overlay_dir is not None and target.resolve() == kc.OVERLAY.resolve():
             target = overlay_dir
         objects = (render_with_kubectl(target) if name in {"-k", "--kustomize"}
                    else [d for d in yaml.safe_load_all(target.read_text()) if d])
@@ -300,7 +309,13 @@ def test_the_notebooks_show_enough_kubectl_to_be_checked():
                      "get events", "debug pod/", "--profile=restricted",
                      "redis-cli XLEN hello:queue", "redis-cli XPENDING hello:queue workers",
                      "redis-cli XINFO GROUPS hello:queue", "get hpa hello",
-                     "delete pod -l app.kubernetes.io/name=redis"]:
+                     "delete pod -l app.kubernetes.io/name=redis",
+                     # the waits, done by kubectl itself
+                     "wait deployment/hello --for=jsonpath={.status.readyReplicas}=3",
+                     "wait pod -l app.kubernetes.io/name=worker --for=delete",
+                     "wait hpa/hello --for=condition=ScalingActive",
+                     "--for=jsonpath={.status.ephemeralContainerStatuses[0].state.terminated}",
+                     "redis-cli --json XRANGE hello:queue - +"]:
         assert any(expected in command for command in in_06), f"06 runs no `{expected}`"
     in_05 = [" ".join(argv) for where, argv in COMMANDS if where.startswith("05")]
     assert "kubectl kustomize k8s/base" in in_05 and "kubectl kustomize k8s/" in in_05
@@ -345,67 +360,6 @@ def test_the_parser_finds_nested_subcommands_and_flag_values():
         "kubectl -n hello-microservices exec deploy/redis -- redis-cli --no-raw XLEN q"))
     assert path == ("exec",) and flags == [("-n", NAMESPACE)]
     assert positional == ["deploy/redis", "redis-cli", "--no-raw", "XLEN", "q"]
-
-
-# ------------------------------------------------------------ the Python client's calls
-
-#: How cluster.py and notebook 06 reach each API class.
-API_OF_ATTRIBUTE = {"core": "CoreV1Api", "apps": "AppsV1Api"}
-
-
-def client_calls(source: str) -> list[tuple[str, str, ast.Call]]:
-    """(API class, method, call) for `[x.]core.m()`, `[x.]apps.m()`, `client.XApi(...).m()`."""
-    found = []
-    for node in ast.walk(ast.parse(source)):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
-            continue
-        receiver = node.func.value
-        name = receiver.attr if isinstance(receiver, ast.Attribute) else getattr(
-            receiver, "id", None)
-        if name in API_OF_ATTRIBUTE:
-            found.append((API_OF_ATTRIBUTE[name], node.func.attr, node))
-        elif (isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Attribute)
-              and receiver.func.attr.endswith("Api")):
-            found.append((receiver.func.attr, node.func.attr, node))
-    return found
-
-
-def _client_sources() -> list[tuple[str, str]]:
-    notebook = nbformat.read(NOTEBOOKS[1], as_version=4)
-    cells = [(f"06 cell {i}", c.source) for i, c in enumerate(notebook.cells)
-             if c.cell_type == "code" and not c.source.startswith("%%")]
-    return [("tutorial/cluster.py", CLUSTER_PY.read_text()), *cells]
-
-
-CLIENT_CALLS = [(where, api, method, call) for where, source in _client_sources()
-                for api, method, call in client_calls(source)]
-
-
-def test_there_are_client_calls_to_check():
-    assert {api for _, api, _, _ in CLIENT_CALLS} >= {"CoreV1Api", "AppsV1Api", "VersionApi"}
-
-
-@pytest.mark.parametrize(("where", "api", "method", "call"), CLIENT_CALLS,
-                         ids=[f"{w}: {a}.{m}" for w, a, m, _ in CLIENT_CALLS])
-def test_client_call_matches_the_installed_signature(where, api, method, call):
-    from kubernetes import client
-
-    function = getattr(getattr(client, api), method, None)
-    assert function is not None, f"{where}: kubernetes.client.{api} has no method {method}"
-    keywords = {k.arg: None for k in call.keywords if k.arg}
-    try:
-        inspect.signature(function).bind(None, *[None] * len(call.args), **keywords)
-    except TypeError as exc:
-        pytest.fail(f"{where}: {api}.{method}({ast.unparse(call)[:80]}...): {exc}")
-
-
-def test_the_signature_check_catches_a_wrong_call():
-    from kubernetes import client
-
-    (_, _, call), = client_calls("cluster.core.list_namespaced_pod('ns', label_selectr='a')")
-    with pytest.raises(TypeError):
-        inspect.signature(client.CoreV1Api.list_namespaced_pod).bind(
-            None, *[None] * len(call.args), **{k.arg: None for k in call.keywords})
 
 
 # --------------------------------------------- client-side dry runs of notebook 06's edits
@@ -473,3 +427,136 @@ def test_a_complete_command_in_prose_must_name_the_namespace():
     assert any("does not name the namespace" in p for p in problems_of(argv))
     _, (mention,) = commands_in_markdown("then `kubectl scale` it")
     assert not is_complete(mention) and problems_of(mention, namespace=False) == []
+
+
+# ------------------------------------------- the JSONPath of 06's waits and reads, evaluated
+
+
+def jsonpaths_in_06() -> dict[str, str | None]:
+    """{expression: the value a `--for=jsonpath=EXPR=VALUE` waits for, or None} for every
+    `kubectl wait --for=jsonpath=...` and `-o jsonpath=...` of notebook 06."""
+    found: dict[str, str | None] = {}
+    for where, argv in COMMANDS:
+        if not where.startswith("06") or "(" in where:
+            continue
+        for name, value in parse(argv)[1]:
+            if name == "--for" and value.startswith("jsonpath="):
+                text = value.removeprefix("jsonpath=")
+                expression, waits_for_a_value, wanted = text.rpartition("}=")
+                found[f"{expression}}}" if waits_for_a_value else text] = (
+                    wanted if waits_for_a_value else None)
+            elif name in {"-o", "--output"} and value.startswith("jsonpath="):
+                found[value.removeprefix("jsonpath=")] = None
+    return found
+
+
+def evaluate(expression: str, obj: dict, tmp_path: Path) -> str:
+    """What `kubectl get ... -o jsonpath=EXPRESSION` prints for `obj`, with no cluster:
+    `kubectl annotate --local` prints its object through the same JSONPath printer. For
+    `{.items[*]...}` the rest is evaluated on each item, joined by spaces as get does."""
+    listed = expression.startswith("{.items[*]")
+    items = obj["items"] if listed else [obj]
+    if listed:
+        expression = "{" + expression.removeprefix("{.items[*]")
+    printed = []
+    for number, item in enumerate(items):
+        path = tmp_path / f"object-{number}.json"
+        path.write_text(json.dumps(item))
+        done = subprocess.run(["kubectl", "annotate", "--local", "-f", str(path), "x=y",
+                               "-o", f"jsonpath={expression}"], capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        printed.append(done.stdout)
+    return " ".join(p for p in printed if p)
+
+
+def hello_deployment(**status) -> dict:
+    (deployment,) = [m for m in render_with_kubectl(kc.ROOT / "k8s")
+                     if (m["kind"], m["metadata"]["name"]) == ("Deployment", "hello")]
+    return {**deployment, "spec": {**deployment["spec"], "replicas": status.pop("replicas", 3)},
+            "status": status}
+
+
+def pod(**status) -> dict:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "hello-7d9-x1",
+            "namespace": NAMESPACE}, "spec": {"containers": [{"name": "hello", "image": "h"}]},
+            "status": status}
+
+
+def node(*names: list[str]) -> dict:
+    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "kind-control-plane"},
+            "status": {"images": [{"names": n, "sizeBytes": 1} for n in names]}}
+
+
+def endpoint_slice(*endpoints: tuple[str, bool]) -> dict:
+    return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
+            "metadata": {"name": "hello-abcde", "namespace": NAMESPACE},
+            "endpoints": [{"addresses": [ip], "conditions": {"ready": ready}}
+                          for ip, ready in endpoints]}
+
+
+#: expression -> (object when the wait is over / the read's source, object before, what
+#: Python reads from the same object's JSON). Objects as Kubernetes 1.32 serves them.
+CASES = {
+    "{.items[*].status.images[*].names[*]}": (
+        {"items": [node(["docker.io/library/hello-tornado:0.1.0"]),
+                   node(["registry.k8s.io/pause:3.10", "registry.k8s.io/pause@sha256:1"])]},
+        None, lambda o: [n for i in o["items"] for m in i["status"]["images"]
+                         for n in m["names"]]),
+    "{.status.readyReplicas}": (hello_deployment(readyReplicas=3, replicas=3),
+                                hello_deployment(readyReplicas=1, replicas=1), None),
+    "{.spec.replicas}": (hello_deployment(replicas=3), hello_deployment(replicas=1), None),
+    '{.status.conditions[?(@.type=="Available")].status}': (
+        {"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
+         "metadata": {"name": "v1beta1.metrics.k8s.io"}, "status": {"conditions": [
+             {"type": "Available", "status": "True", "reason": "Passed"}]}},
+        None, lambda o: [c["status"] for c in o["status"]["conditions"]
+                         if c["type"] == "Available"]),
+    "{.spec.clusterIP}": (
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "redis"},
+         "spec": {"clusterIP": "10.96.201.7", "ports": [{"port": 6379}]}},
+        None, lambda o: [o["spec"]["clusterIP"]]),
+    "{.metadata.ownerReferences}": (pod(phase="Running"), None, lambda o: []),
+    "{.items[*].endpoints[*].addresses[*]}": (
+        {"items": [endpoint_slice(("10.244.1.5", True), ("10.244.2.7", False))]}, None,
+        lambda o: [a for s in o["items"] for e in s["endpoints"] for a in e["addresses"]]),
+    "{.spec.template.spec.containers[0].env[*].name}": (
+        hello_deployment(), None,
+        lambda o: [e["name"] for e in o["spec"]["template"]["spec"]["containers"][0]["env"]]),
+    "{.status.ephemeralContainerStatuses[0].state.terminated}": (
+        pod(ephemeralContainerStatuses=[{"name": "debugger", "state": {"terminated": {
+            "exitCode": 0, "reason": "Completed"}}}]),
+        pod(ephemeralContainerStatuses=[{"name": "debugger", "state": {"running": {
+            "startedAt": "2026-12-06T10:00:00Z"}}}]), None),
+}
+
+
+def test_every_jsonpath_of_06_has_a_recorded_case():
+    assert set(jsonpaths_in_06()) == set(CASES)
+
+
+@pytest.mark.parametrize("expression", list(CASES))
+def test_the_jsonpath_picks_what_06_expects(expression, tmp_path):
+    done, before, python_reads = CASES[expression]
+    wanted = jsonpaths_in_06()[expression]
+    printed = evaluate(expression, done, tmp_path)
+    if python_reads is not None:  # a read: kubectl prints what Python finds in the JSON
+        assert printed.split() == [str(v) for v in python_reads(done)]
+    elif wanted is not None:  # `--for=jsonpath=EXPR=VALUE`: met at the end, not before
+        assert printed == wanted and evaluate(expression, before, tmp_path) != wanted
+    else:  # `--for=jsonpath=EXPR`: the field exists at the end, not before
+        assert printed and not evaluate(expression, before, tmp_path)
+
+
+def test_the_jsonpath_check_catches_a_wrong_path(tmp_path):
+    deployment = hello_deployment(readyReplicas=3)
+    assert evaluate("{.status.readyReplica}", deployment, tmp_path) == ""
+    assert evaluate("{.status.readyReplicas}", deployment, tmp_path) == "3"
+
+
+def test_06_waits_with_kubectl_not_with_hand_written_loops():
+    sources = [CLUSTER_PY.read_text()] + [
+        c.source for c in nbformat.read(NOTEBOOKS[1], as_version=4).cells
+        if c.cell_type == "code"]
+    assert not [s for s in sources if "time.monotonic" in s or "deadline" in s]
+    assert not [s for s in sources if re.search(r"^\s*(from|import) kubernetes\b", s, re.M)]

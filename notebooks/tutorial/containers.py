@@ -42,13 +42,6 @@ def session_label() -> str | None:
     return f"hello-microservices/session={session}" if session else None
 
 
-def label_args() -> list[str]:
-    """`--label` options for everything we create: the project label, plus the test
-    session's when running under pytest."""
-    labels = [LABEL, session_label()]
-    return [arg for label in labels if label for arg in ("--label", label)]
-
-
 def images() -> dict[str, str]:
     """The base images to use: env vars, else build/images.env, else the official ones.
 
@@ -84,15 +77,6 @@ def docker(*args: str, timeout: float = 120, check: bool = True) -> str:
         said = done.stderr.strip() or done.stdout.strip() or "no output"
         raise DockerError(f"`docker {' '.join(args)}` failed ({done.returncode}): {said}")
     return done.stdout
-
-
-def host_port(container: str, port: int = 8080) -> int:
-    """The 127.0.0.1 port Docker published for the container's `port`."""
-    for line in docker("port", container, f"{port}/tcp").splitlines():
-        address, _, published = line.rpartition(":")
-        if address == "127.0.0.1":
-            return int(published)
-    raise RuntimeError(f"{container} publishes no 127.0.0.1 port for {port}/tcp")
 
 
 def image_exists(reference: str) -> bool:
@@ -140,7 +124,8 @@ class Lab:
 
     def labels(self) -> list[str]:
         """`--label` options for a `docker run` or `docker network create` of this lab."""
-        return [*label_args(), "--label", self.label]
+        labels = (LABEL, session_label(), self.label)
+        return [arg for label in labels if label for arg in ("--label", label)]
 
     def network(self, name: str) -> None:
         """`docker network create` a user-defined bridge: containers on it find each

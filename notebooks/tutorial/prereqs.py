@@ -77,23 +77,23 @@ def docker_problem() -> str | None:
 
 
 def cluster_problem() -> str | None:
-    """None when a Kubernetes API server answers with the current kubeconfig."""
-    try:
-        from kubernetes import client, config
-        from kubernetes.config.config_exception import ConfigException
-    except ImportError:
-        return "the `kubernetes` Python package is missing; run `make lab` or `make test` once."
-    try:
-        config.load_kube_config()
-    except (ConfigException, FileNotFoundError, TypeError) as exc:
-        return (f"no Kubernetes cluster is configured ({exc}). Create a local one, e.g. "
-                "`bash scripts/kind-cluster.sh` (kind), `minikube start`, `k3d cluster create`, "
-                "or enable Kubernetes in Docker Desktop; then re-run this notebook.")
-    try:
-        client.VersionApi().get_code(_request_timeout=5)
-    except Exception as exc:  # any failure to reach the API server means: no cluster here
-        return (f"the cluster in your kubeconfig does not answer ({type(exc).__name__}). "
-                "Start it (e.g. `kind get clusters`, `minikube status`) or create one with "
+    """None when `kubectl` reaches a Kubernetes API server with the current kubeconfig."""
+    if shutil.which("kubectl") is None:
+        return TOOLS["kubectl"]
+
+    def kubectl(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["kubectl", *args], capture_output=True, text=True, timeout=30)
+
+    if kubectl("config", "current-context").returncode != 0:
+        return ("no Kubernetes cluster is configured (`kubectl config current-context` names "
+                "none). Create a local one, e.g. `bash scripts/kind-cluster.sh` (kind), "
+                "`minikube start`, `k3d cluster create`, or enable Kubernetes in Docker "
+                "Desktop; then re-run this notebook.")
+    reached = kubectl("get", "--raw", "/version", "--request-timeout=5s")
+    if reached.returncode != 0:
+        said = (reached.stderr.strip().splitlines() or ["no output"])[-1]
+        return (f"the cluster in your kubeconfig does not answer ({said}). Start it (e.g. "
+                "`kind get clusters`, `minikube status`) or create one with "
                 "`bash scripts/kind-cluster.sh`.")
     return None
 
@@ -104,7 +104,7 @@ TOOLS = {
            "`sudo apt-get install wrk`; macOS: `brew install wrk`; with Docker Desktop "
            "on Windows, install it in your WSL distribution (`sudo apt-get install wrk`).",
     "kubectl": "`kubectl` is not installed (notebook 05 renders the manifests with `kubectl "
-               "kustomize`, which needs no cluster). Install it: "
+               "kustomize`, no cluster needed; notebook 06 runs every step with it). Install it: "
                "https://kubernetes.io/docs/tasks/tools/ (Debian trixie and newer: "
                "`sudo apt-get install kubectl`; macOS: `brew install kubectl`; Docker "
                "Desktop ships one).",
