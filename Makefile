@@ -24,9 +24,10 @@ IMAGES_ENV := build/images.env
 # same one (tests/test_make_lab.py), so opening one does not mark it modified.
 KERNEL_DISPLAY_NAME := Python 3
 KERNEL_JSON := $(VENV)/share/jupyter/kernels/python3/kernel.json
-# The notebooks' helpers (`tutorial`, `steps`) are not installed into the venv (generic
-# names; see pyproject.toml): every command below finds them through PYTHONPATH.
-export PYTHONPATH := $(CURDIR)/notebooks$(if $(PYTHONPATH),:$(PYTHONPATH))
+# The notebooks' helpers (`tutorial`, `steps`) and `bench` are not installed into the
+# venv (generic names; see pyproject.toml): every command below, and every notebook
+# kernel `make lab` starts (07 imports bench), finds them through PYTHONPATH.
+export PYTHONPATH := $(CURDIR)/notebooks:$(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 .PHONY: lab test image bench measured notebooks lint clean base-images base-images-arm64 wheelhouse venv test-browser screenshots
 

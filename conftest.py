@@ -22,12 +22,14 @@ from pathlib import Path
 
 from tutorial.containers import SESSION_ENV, remove, session_label
 
-# `tutorial` and `steps` are not installed (pyproject.toml): pytest finds them through its
-# `pythonpath`; the processes tests start (kernels, `python -m steps...`) through this.
-_NOTEBOOKS = str(Path(__file__).resolve().parent / "notebooks")
-if _NOTEBOOKS not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [_NOTEBOOKS,
-                                                             os.environ.get("PYTHONPATH")]))
+# `tutorial`, `steps` and `bench` are not installed (pyproject.toml): pytest finds them
+# through its `pythonpath`; the processes tests start (notebook kernels, `python -m
+# steps...`) through PYTHONPATH, as under `make`.
+_HERE = Path(__file__).resolve().parent
+_PATH = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+_OURS = [str(_HERE / "notebooks"), str(_HERE)]
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [p for p in _OURS if p not in _PATH] + [p for p in _PATH if p])
 
 # notebook -> (containers, images) it creates by name and removes in its own "Clean up"
 FIXED_NAMES = {
