@@ -20,7 +20,7 @@ import subprocess
 import uuid
 from pathlib import Path
 
-from tutorial.containers import SESSION_ENV, remove, session_label
+from tests.lab import SESSION_ENV, remove, session_label
 
 # `tutorial`, `steps` and `bench` are not installed (pyproject.toml): pytest finds them
 # through its `pythonpath`; the processes tests start (notebook kernels, `python -m

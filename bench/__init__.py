@@ -7,8 +7,8 @@ All in one run, next to a yardstick (a Go `net/http` server): absolute numbers o
 shared 2-core machine move from run to run, ratios within a run much less. Modules:
 images (build, sizes, start-up), servers (everything under load, drawn there), wrk,
 cpu (CPU per request), runner (one run, build/bench.json), summary (ratios, the
-report), burst (`python -m bench.burst`). Docker and processes go through the
-notebooks' own helpers, tutorial.containers and tutorial.shell.
+report), burst (`python -m bench.burst`). Processes go through the notebooks' own
+tutorial.shell; containers through tests/lab.py, the labelled lab the tests use too.
 """
 
 from pathlib import Path

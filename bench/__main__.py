@@ -15,6 +15,7 @@ import signal
 import sys
 
 from bench import RESULTS, runner, summary
+from tests.lab import DockerError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signum, lambda number, _frame: sys.exit(128 + number))
     try:
         results = runner.run(runner.QUICK if args.quick else runner.FULL)
-    except (RuntimeError, TimeoutError) as exc:  # CommandFailed, DockerError included
+    except (RuntimeError, TimeoutError, DockerError) as exc:  # CommandFailed: a RuntimeError
         print(f"python -m bench: {exc}", file=sys.stderr)
         return 2
     print("\n" + summary.table(results))

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from tutorial.containers import docker
+from tests.lab import docker
 
 CGROUP = Path("/sys/fs/cgroup")
 Meter = Callable[[], float]  # CPU seconds used so far
@@ -42,7 +42,7 @@ def read_ns(path: Path) -> int:
 
 def containers(names: list[str]) -> Meter | None:
     """CPU seconds of these containers' cgroups together."""
-    pids = [int(docker("inspect", "-f", "{{.State.Pid}}", name)) for name in names]
+    pids = [int(docker("inspect", "-f", "{{.State.Pid}}", name).stdout) for name in names]
     files = [counter_file(pid) for pid in pids]
     return None if None in files else lambda: sum(map(read_ns, files)) / 1e9
 

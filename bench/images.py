@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 from bench import BENCH_DIR, BUILD_DIR, ROOT
-from tutorial.containers import Lab, docker, images
+from tests.lab import Lab, docker
+from tutorial.containers import images
 from tutorial.net import fetch
 from tutorial.shell import run
 
@@ -48,7 +49,7 @@ def go_build(program: str) -> int:
 
 def size(tag: str) -> dict:
     image_id, size_bytes = docker("image", "inspect", "--format", "{{.Id}} {{.Size}}",
-                                  tag).split()
+                                  tag).stdout.split()
     return {"id": image_id, "bytes": int(size_bytes)}
 
 

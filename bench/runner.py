@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bench import BUILD_DIR, RESULTS, images, summary, wrk
 from bench.servers import QUEUE_KEY, Servers, Target
-from tutorial.containers import DockerError, Lab, docker
+from tests.lab import DockerError, Lab, docker
 from tutorial.prereqs import problems
 
 SCHEMA = 4
@@ -95,7 +95,7 @@ def machine() -> dict:
     models = re.findall(r"^model name\s*: (.*)$", cpuinfo.read_text() if cpuinfo.exists()
                         else "", re.M)
     return {"cpus": os.cpu_count(), "cpu_model": models[0] if models else None,
-            "docker_server": docker("version", "--format", "{{.Server.Version}}").strip(),
+            "docker_server": docker("version", "--format", "{{.Server.Version}}").stdout.strip(),
             "load_avg_1m": round(os.getloadavg()[0], 1)}  # other work while it measured
 
 

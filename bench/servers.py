@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 from bench import BENCH_DIR, cpu
 from bench.images import go_binary
-from tutorial.containers import Lab, docker, images
+from tests.lab import Lab, docker
+from tutorial.containers import images
 from tutorial.net import free_port, wait_for_http
 from tutorial.shell import Background
 
@@ -32,7 +33,8 @@ class Redis:
     port: int = 6379
 
     def cli(self, *args: str) -> str:
-        return docker("exec", self.container, "redis-cli", "-p", str(self.port), *args).strip()
+        done = docker("exec", self.container, "redis-cli", "-p", str(self.port), *args)
+        return done.stdout.strip()
 
     def settled_length(self) -> int:
         """XLEN once it stops moving: requests in flight when wrk stopped still land (no
@@ -132,7 +134,7 @@ class Servers:
         units = {"B": 1, "kB": 1e3, "KiB": 2**10, "MB": 1e6, "MiB": 2**20, "GiB": 2**30}
         names = sorted({name for target in self.targets.values() for name in target.servers})
         for line in docker("stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}}",
-                           *names).splitlines():
+                           *names).stdout.splitlines():
             name, used = line.split()[:2]
             number = used.rstrip("BKMGikb")
             into[name.removeprefix(self.prefix + "-")] = round(float(number)

@@ -18,7 +18,7 @@ from browser import chromium, times
 from browser.lab import Lab
 from browser.notebook import LabNotebook
 from browser.workspace import BUILD, make_copy, tutorial_notebooks
-from tutorial.containers import SESSION_ENV
+from tests.lab import SESSION_ENV
 
 
 def main(args: list[str]) -> int:

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import prereq
-from tests.prereq import host_port, label_args
+from tests import lab, prereq
+from tests.lab import host_port, label_args
 from tutorial.net import fetch, wait_for_http
 from tutorial.prereqs import docker_problem
 
@@ -36,7 +36,7 @@ HARDENED = ["--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privil
 
 
 # Under emulation a container takes longer: twice the usual bound per docker command.
-docker = partial(prereq.docker, timeout=120)
+docker = partial(lab.docker, timeout=120)
 
 
 def arm64_problem() -> str | None:

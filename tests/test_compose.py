@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.lab import SESSION_ENV
 from tests.prereq import need
-from tutorial.containers import HARDENED, SESSION_ENV
+from tutorial.containers import HARDENED
 from tutorial.prereqs import docker_problem
 
 ROOT = Path(__file__).resolve().parents[1]

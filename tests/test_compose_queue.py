@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.prereq import docker, need
+from tests.lab import docker
+from tests.prereq import need
 from tutorial.containers import images
 from tutorial.load import post_many
 from tutorial.net import fetch

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.prereq import docker, host_port, label_args, need
+from tests.lab import docker, host_port, label_args
+from tests.prereq import need
 from tutorial.containers import images
 from tutorial.net import fetch, wait_for_http
 from tutorial.prereqs import docker_problem

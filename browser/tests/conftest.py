@@ -9,7 +9,7 @@ from playwright.sync_api import sync_playwright
 from browser import chromium, times
 from browser.lab import Lab
 from browser.workspace import BUILD, make_copy
-from tutorial.containers import leftovers, session_label
+from tests.lab import leftovers, session_label
 
 SHOTS = BUILD / "shots"
 _RUNS = []
