@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tutorial import your_turn
+import your_turn
 from tutorial.check import NOT_ANSWERED, Wrong, check
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -196,7 +196,7 @@ def test_in_a_kernel_a_wrong_answer_shows_its_sentence_and_no_traceback():
                 outputs.append(msg["content"])
 
         client.execute_interactive(
-            "from tutorial import your_turn\nfrom tutorial.check import check\n"
+            "import your_turn\nfrom tutorial.check import check\n"
             "check(143, your_turn.oom_exit)", output_hook=keep, timeout=60)
         with pytest.raises(Wrong) as expected:
             your_turn.oom_exit(143)

@@ -37,35 +37,15 @@ def show(obj=None, *, path: str | None = None) -> None:
     display(Code(source, language=language))
 
 
-def _files(path: Path) -> dict[str, Path]:
-    """Relative name -> file: the file itself, or every file under a directory."""
-    if path.is_dir():
-        return {str(f.relative_to(path)): f for f in sorted(path.rglob("*"))
-                if f.is_file() and "__pycache__" not in f.parts}
-    return {"": path}
-
-
 def unified_diff(old: str, new: str) -> str:
-    """`diff -u old new` for two repository paths (files or directories), as text.
-
-    Directories are compared file by file (a file on one side only shows as all
-    added or all removed). An empty string means: no difference.
-    """
-    old_files, new_files = _files(ROOT / old), _files(ROOT / new)
-    chunks = []
-    for name in sorted(old_files.keys() | new_files.keys()):
-        a, b = old_files.get(name), new_files.get(name)
-        chunks.extend(difflib.unified_diff(
-            a.read_text().splitlines(keepends=True) if a else [],
-            b.read_text().splitlines(keepends=True) if b else [],
-            fromfile=f"{old}/{name}".rstrip("/") if a else "/dev/null",
-            tofile=f"{new}/{name}".rstrip("/") if b else "/dev/null",
-        ))
-    return "".join(chunks)
+    """`diff -u old new` for two repository files, as text ("": no difference)."""
+    return "".join(difflib.unified_diff(
+        (ROOT / old).read_text().splitlines(keepends=True),
+        (ROOT / new).read_text().splitlines(keepends=True), fromfile=old, tofile=new))
 
 
 def show_diff(old: str, new: str) -> None:
-    """Display what changed from `old` to `new` (repository paths, files or directories).
+    """Display what changed from `old` to `new` (repository files).
 
     Lines starting with `-` were removed, `+` added; the rest is context.
     """

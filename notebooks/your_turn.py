@@ -1,5 +1,8 @@
 """The judges of the "your turn" cells in notebooks 01-04 and 07 (see tutorial.check).
 
+Exercise content, not a helper: it lives beside the notebooks, as steps/ does, and holds
+the answers (read it after trying).
+
 Each takes the learner's answer, or what their command produced (data read back from
 Docker or from a file), and returns one sentence saying what is right, or raises
 `Wrong` with one sentence saying what is missing. They do not run anything, so
