@@ -39,6 +39,10 @@ def test_acknowledged_messages_survive_a_redis_kill_mid_load(durable_redis, star
     worker = start([sys.executable, "-m", "service.worker", "--name", "wr", "--lease", "1",
                     "--port", "0", "--address", "127.0.0.1"], env=env, echo=False)
     try:
+        # Consuming before Redis is killed: a worker that cannot reach Redis while it
+        # starts exits (its supervisor restarts it); this test is about one that runs.
+        worker.wait_for_line(rf"consuming {key} in group", timeout=60)
+
         async def load_with_a_restart():
             load = asyncio.ensure_future(post_many([url], count=1500, concurrency=20,
                                                    timeout=10, retries=5, cooldown=0.2))
