@@ -15,22 +15,32 @@ they can be, on every machine that has kubectl:
 * every `-k DIR` renders with `kubectl kustomize` and every `-f FILE` parses;
 * every JSONPath that 06 waits for (`kubectl wait --for=jsonpath=...`) or reads
   (`-o jsonpath=...`) is evaluated by the installed kubectl against a recorded object
-  and picks what Python reads from the same object's JSON.
+  and picks what Python reads from the same object's JSON;
+* the one section of 06 that uses the official Python client (`kubernetes`, a watch of
+  the pods while one is replaced) is checked statically against the installed client's
+  signatures and model fields, and run through the real client against recorded API
+  responses (a list and the watch events of a pod's replacement).
 """
 
 from __future__ import annotations
 
 import ast
 import functools
+import importlib
+import inspect
 import json
 import re
 import shlex
 import subprocess
+import types
+import typing
 from pathlib import Path
 
 import nbformat
+import pydantic
 import pytest
 import yaml
+from kubernetes import watch
 
 from tests.prereq import need
 from tutorial import cluster as kc
@@ -554,9 +564,439 @@ def test_the_jsonpath_check_catches_a_wrong_path(tmp_path):
     assert evaluate("{.status.readyReplicas}", deployment, tmp_path) == "3"
 
 
+# ------------------------------------- notebook 06's one section with the Python client
+
+#: The heading of the one section of 06 that uses the official Python client (`kubernetes`).
+CLIENT_SECTION = "### The same self-healing, as API events: the Python client"
+
+
+def client_section() -> list:
+    """The cells of that section: its heading cell up to the next heading."""
+    cells = nbformat.read(NOTEBOOKS[1], as_version=4).cells
+    start = next(i for i, c in enumerate(cells) if c.source.startswith(CLIENT_SECTION))
+    end = next((i for i, c in enumerate(cells) if i > start and c.cell_type == "markdown"
+                and c.source.startswith("#")), len(cells))
+    return cells[start:end]
+
+
 def test_06_waits_with_kubectl_not_with_hand_written_loops():
-    sources = [CLUSTER_PY.read_text()] + [
-        c.source for c in nbformat.read(NOTEBOOKS[1], as_version=4).cells
-        if c.cell_type == "code"]
-    assert not [s for s in sources if "time.monotonic" in s or "deadline" in s]
-    assert not [s for s in sources if re.search(r"^\s*(from|import) kubernetes\b", s, re.M)]
+    """Waits are `kubectl wait`/`rollout status`; the Python client appears in one section
+    only, where it teaches what kubectl does not show: the watch events behind it."""
+    cells = nbformat.read(NOTEBOOKS[1], as_version=4).cells
+    section = [c.id for c in client_section()]
+    sources = [(None, CLUSTER_PY.read_text())] + [(c.id, c.source) for c in cells
+                                                  if c.cell_type == "code"]
+    assert not [s for _, s in sources if "time.monotonic" in s or "deadline" in s]
+    importing = [cid for cid, s in sources
+                 if re.search(r"^\s*(from|import) kubernetes\b", s, re.M)]
+    assert importing and set(importing) <= set(section), (importing, section)
+    assert 2 <= len(section) <= 4
+
+
+class Instance:
+    """A value of a known type (a client class, a model, str...)."""
+
+    def __init__(self, cls):
+        self.cls = cls
+
+
+class ListOf:
+    def __init__(self, item):
+        self.item = item
+
+
+class Stream:
+    """What `Watch().stream(func, ...)` yields: events about objects of type `item`."""
+
+    def __init__(self, item):
+        self.item = item
+
+
+class Event:
+    """One event of a Stream: {"type": "ADDED"..., "object": item, "raw_object": dict}."""
+
+    def __init__(self, item):
+        self.item = item
+
+
+class Method:
+    """`instance.name` of a client class: the function, called without `self`."""
+
+    def __init__(self, cls, name):
+        self.cls, self.name = cls, name
+        self.function = getattr(cls, name)
+
+
+def _static_type(annotation):
+    """Instance/ListOf for a field or return annotation (Optional, Annotated unwrapped)."""
+    while True:
+        origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+        if origin is typing.Annotated:
+            annotation = args[0]
+        elif origin is typing.Union and type(None) in args and len(args) == 2:
+            annotation = next(a for a in args if a is not type(None))
+        elif origin is list:
+            return ListOf(_static_type(args[0]))
+        else:
+            return Instance(annotation) if isinstance(annotation, type) else None
+
+
+class ClientCallChecker:
+    """Checks, without running it, every use of the `kubernetes` package in some code:
+    every name it reads from the package exists; every call to a function, class or
+    method of it binds to the installed signature (`inspect.signature(...).bind`), and
+    each argument whose type is known (a literal, or a model field such as
+    `listed.metadata.resource_version`) passes the parameter's own pydantic type; for
+    `Watch().stream(func, ...)` the arguments are checked against `func`, as stream passes
+    them on (with `watch=True`), and the events' objects get the type stream deserializes
+    them to; every attribute read from a model is one of its fields."""
+
+    def __init__(self):
+        self.env: dict[str, object] = {}
+        self.problems: list[str] = []
+        self.checked: list[str] = []
+
+    def check(self, source: str) -> None:
+        for statement in ast.parse(source).body:
+            self.statement(statement)
+
+    # statements: imports and names bound to values of known types
+    def statement(self, node: ast.stmt) -> None:
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "kubernetes":
+            module = importlib.import_module(node.module)
+            for alias in node.names:
+                try:
+                    self.env[alias.asname or alias.name] = getattr(module, alias.name)
+                except AttributeError:
+                    self.problems.append(f"{node.module} has no {alias.name}")
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "kubernetes":
+                    self.env[alias.asname or alias.name] = importlib.import_module(alias.name)
+        elif isinstance(node, ast.Assign):
+            value = self.resolve(node.value)
+            for target in node.targets:
+                self.bind(target, value)
+        elif isinstance(node, ast.For):
+            self.bind(node.target, self.element(self.resolve(node.iter)))
+            for child in node.body + node.orelse:
+                self.statement(child)
+        else:  # if, assert, expressions...: check what they contain
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.expr):
+                    self.resolve(child)
+                elif isinstance(child, ast.stmt):
+                    self.statement(child)
+
+    def bind(self, target: ast.expr, value) -> None:
+        if isinstance(target, ast.Name):
+            self.env[target.id] = value
+        else:
+            for name in ast.walk(target):
+                if isinstance(name, ast.Name):
+                    self.env[name.id] = None  # unknown: not checked further
+
+    @staticmethod
+    def element(value):
+        if isinstance(value, Stream):
+            return Event(value.item)
+        if isinstance(value, ListOf):
+            return value.item
+        return None
+
+    # expressions: what each one is, checking calls and attributes on the way
+    def resolve(self, node: ast.expr):
+        if isinstance(node, ast.Name):
+            return self.env.get(node.id)
+        if isinstance(node, ast.Constant):
+            return node.value if isinstance(node.value, str | int | float | bool) else None
+        if isinstance(node, ast.Attribute):
+            return self.attribute(self.resolve(node.value), node.attr)
+        if isinstance(node, ast.Subscript):
+            base, key = self.resolve(node.value), node.slice
+            if isinstance(base, Event):
+                name = key.value if isinstance(key, ast.Constant) else None
+                if name not in {"type", "object", "raw_object"}:
+                    self.problems.append(f"a watch event has no key {name!r}")
+                return {"object": Instance(base.item), "type": Instance(str)}.get(name)
+            self.resolve(key)
+            return base.item if isinstance(base, ListOf) else None
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        if isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
+            saved = dict(self.env)
+            for generator in node.generators:
+                self.bind(generator.target, self.element(self.resolve(generator.iter)))
+                for condition in generator.ifs:
+                    self.resolve(condition)
+            for part in ("elt", "key", "value"):
+                if hasattr(node, part):
+                    self.resolve(getattr(node, part))
+            self.env = saved
+            return None
+        values = [self.resolve(child) for child in ast.iter_child_nodes(node)
+                  if isinstance(child, ast.expr)]
+        if isinstance(node, ast.BoolOp):  # `pod.status.conditions or []`: the list
+            return next((v for v in values if isinstance(v, ListOf | Instance)), None)
+        return None
+
+    def attribute(self, base, name: str):
+        if isinstance(base, types.ModuleType) and base.__name__.startswith("kubernetes"):
+            if not hasattr(base, name):
+                self.problems.append(f"{base.__name__} has no {name}")
+                return None
+            return getattr(base, name)
+        if isinstance(base, Instance) and base.cls.__module__.startswith("kubernetes"):
+            fields = getattr(base.cls, "model_fields", {})
+            if name in fields:
+                return _static_type(fields[name].annotation)
+            if callable(getattr(base.cls, name, None)):
+                return Method(base.cls, name)
+            self.problems.append(f"{base.cls.__name__} has no attribute {name}")
+        return None
+
+    def call(self, node: ast.Call):
+        target = self.resolve(node.func)
+        args = [self.resolve(a) for a in node.args]
+        kwargs = {k.arg: self.resolve(k.value) for k in node.keywords}
+        if isinstance(target, Method):
+            function, name = functools.partial(target.function, None), (
+                f"{target.cls.__name__}.{target.name}")
+        elif inspect.isclass(target) or inspect.isfunction(target):
+            function, name = target, target.__qualname__
+        else:
+            return None  # not the client's: nothing to check
+        if not target_is_kubernetes(target):
+            return None
+        if any(isinstance(a, ast.Starred) for a in node.args) or None in kwargs:
+            self.problems.append(f"{name}: *args/**kwargs cannot be checked")
+            return None
+        if name == "Watch.stream":
+            return self.stream(args, kwargs)
+        return self.check_call(name, function, args, kwargs)
+
+    def check_call(self, name, function, args, kwargs):
+        self.checked.append(name)
+        signature = inspect.signature(function)
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError as error:
+            self.problems.append(f"{name}: {error}")
+            return None
+        for parameter, value in bound.arguments.items():
+            sample = {str: "x", int: 1, bool: True}.get(
+                value.cls) if isinstance(value, Instance) else value
+            annotation = signature.parameters[parameter].annotation
+            if not isinstance(sample, str | int | float | bool) or (
+                    annotation is inspect.Parameter.empty) or (
+                    signature.parameters[parameter].kind is inspect.Parameter.VAR_KEYWORD):
+                continue  # a value of unknown type, or a parameter that takes anything
+            try:
+                pydantic.TypeAdapter(annotation).validate_python(sample)
+            except pydantic.ValidationError as error:
+                self.problems.append(f"{name}: {parameter}={sample!r}: "
+                                     f"{error.errors()[0]['msg']}")
+        if inspect.isclass(function):
+            return Instance(function)
+        returned = signature.return_annotation
+        return None if returned is inspect.Signature.empty else _static_type(returned)
+
+    def stream(self, args, kwargs):
+        self.checked.append("Watch.stream")
+        if not args or not isinstance(args[0], Method):
+            self.problems.append("Watch.stream: its first argument is no method of the client")
+            return None
+        func = args[0]
+        passed_on = {**kwargs, watch.Watch().get_watch_argument_name(func.function): True,
+                     "_preload_content": False}  # what stream adds before calling func
+        self.check_call(f"{func.cls.__name__}.{func.name} (through Watch.stream)",
+                        functools.partial(func.function, None), args[1:], passed_on)
+        item = watch.Watch().get_return_type(func.function)
+        return Stream(item) if inspect.isclass(item) else None
+
+
+def target_is_kubernetes(target) -> bool:
+    function = getattr(target, "function", target)
+    return (getattr(function, "__module__", None) or "").startswith("kubernetes")
+
+
+def client_problems(sources: list[str]) -> tuple[list[str], list[str]]:
+    checker = ClientCallChecker()
+    for source in sources:
+        checker.check(source)
+    return checker.problems, checker.checked
+
+
+def client_code() -> list[str]:
+    return [c.source for c in client_section() if c.cell_type == "code"]
+
+
+def test_every_kubernetes_client_call_in_06_matches_the_installed_client():
+    problems, checked = client_problems(client_code())
+    assert problems == []
+    # what the section must use, so the check cannot pass by checking nothing
+    assert {"load_kube_config", "list_kube_config_contexts", "CoreV1Api",
+            "CoreV1Api.list_namespaced_pod", "Watch", "Watch.stream",
+            "CoreV1Api.list_namespaced_pod (through Watch.stream)",
+            "Watch.stop"} <= set(checked), checked
+
+
+@pytest.mark.parametrize(("original", "mutated", "expected"), [
+    ("config.load_kube_config()", "config.load_kubeconfig()",
+     "kubernetes.config has no load_kubeconfig"),
+    ("client.CoreV1Api()", "client.CoreV1API()", "has no CoreV1API"),
+    ("client.CoreV1Api()", "client.CoreV1Api(client=None)",
+     "CoreV1Api: got an unexpected keyword argument 'client'"),
+    ('list_namespaced_pod("hello-microservices", ', "list_namespaced_pod(",
+     "missing a required argument: 'namespace'"),
+    ("label_selector=HELLO)", "labels=HELLO)", "unexpected keyword argument 'labels'"),
+    ('namespace="hello-microservices",', 'namespaces="hello-microservices",',
+     "CoreV1Api.list_namespaced_pod (through Watch.stream): missing a required argument"),
+    ("timeout_seconds=180", "timeout_seconds=180.0", "timeout_seconds=180.0"),
+    ("timeout_seconds=180", "timeout=180", "unexpected keyword argument 'timeout'"),
+    ("resource_version=listed.metadata.resource_version",
+     "resource_version=listed.metadata.resourceVersion",
+     "V1ListMeta has no attribute resourceVersion"),
+    ("pod.metadata.deletion_timestamp", "pod.metadata.deleted", "V1ObjectMeta has no attribute"),
+    ('event["object"]', 'event["obj"]', "a watch event has no key 'obj'"),
+    ("c.status == \"True\"", "c.state == \"True\"", "V1PodCondition has no attribute state"),
+    ("pod_watch.stop()", "pod_watch.stop(True)", "Watch.stop: too many positional"),
+    ("pod_watch.stream(core.list_namespaced_pod,", "pod_watch.stream(core.list_pod,",
+     "CoreV1Api has no attribute list_pod"),
+])
+def test_the_client_check_catches_a_mutated_call(original, mutated, expected):
+    code = client_code()
+    assert any(original in source for source in code), f"06 no longer has {original!r}"
+    problems, _ = client_problems([source.replace(original, mutated) for source in code])
+    assert any(expected in problem for problem in problems), problems
+
+
+# The section's code run through the installed client against recorded API responses: the
+# list, then the watch's events as Kubernetes 1.32 streams them for a deleted pod.
+
+
+def recorded_pod(name: str, phase: str = "Running", ready: bool = True,
+                 deleting: bool = False) -> dict:
+    metadata = {"name": name, "namespace": NAMESPACE, "resourceVersion": "1",
+                "labels": {"app.kubernetes.io/name": "hello"},
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                                     "name": "hello-7d9", "uid": "u1", "controller": True}]}
+    if deleting:
+        metadata |= {"deletionTimestamp": "2026-12-06T10:00:00Z",
+                     "deletionGracePeriodSeconds": 30}
+    conditions = [{"type": "PodScheduled", "status": "True"}] + (
+        [] if phase == "Pending" and not ready else
+        [{"type": "Ready", "status": "True" if ready else "False"}])
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata,
+            "spec": {"containers": [{"name": "hello", "image": "hello-tornado:0.1.0"}]},
+            "status": {"phase": phase, "conditions": conditions, "podIP": "10.244.1.5"}}
+
+
+OLD_PODS = ["hello-7d9-aaaaa", "hello-7d9-bbbbb", "hello-7d9-ccccc"]
+VICTIM, NEW_POD = OLD_PODS[0], "hello-7d9-ddddd"
+#: What the API server streams after `kubectl delete pod VICTIM --wait=false`: the victim
+#: marked, its replacement created at once, the victim gone after its preStop pause.
+DELETE_EVENTS = [
+    ("MODIFIED", recorded_pod(VICTIM, deleting=True)),
+    ("ADDED", recorded_pod(NEW_POD, phase="Pending", ready=False)),
+    ("MODIFIED", recorded_pod(VICTIM, ready=False, deleting=True)),
+    ("MODIFIED", recorded_pod(NEW_POD, ready=False)),
+    ("MODIFIED", recorded_pod(NEW_POD)),
+    ("MODIFIED", recorded_pod(VICTIM, phase="Succeeded", ready=False, deleting=True)),
+    ("DELETED", recorded_pod(VICTIM, phase="Succeeded", ready=False, deleting=True)),
+    ("ADDED", recorded_pod("hello-7d9-eeeee", phase="Pending", ready=False)),  # after stop()
+]
+
+
+class RecordedHTTPResponse:
+    """What urllib3 returns, as far as the client reads it."""
+
+    def __init__(self, body: bytes):
+        self.status, self.reason, self.data = 200, "OK", body
+        self.headers = {"content-type": "application/json"}
+        self.closed = False
+
+    def stream(self, amt=None, decode_content=None):
+        yield from self.data.splitlines(keepends=True)
+
+    def close(self):
+        self.closed = True
+
+    def release_conn(self):
+        pass
+
+
+def run_client_section(monkeypatch, tmp_path, events) -> tuple[list[str], list[str]]:
+    """Run the section's code cells with the installed client against recorded responses;
+    kubectl is not run, only recorded. (requested URLs, kubectl commands)."""
+    from kubernetes import client
+    from kubernetes.client import rest
+    from kubernetes.config import kube_config
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "kind-hello",
+        "clusters": [{"name": "kind-hello", "cluster": {"server": "https://127.0.0.1:6443"}}],
+        "users": [{"name": "kind-hello", "user": {"token": "t"}}],
+        "contexts": [{"name": "kind-hello",
+                      "context": {"cluster": "kind-hello", "user": "kind-hello"}}]}))
+    monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(kubeconfig))
+    monkeypatch.setattr(client.Configuration, "_default", None)
+    monkeypatch.setattr(client.ApiClient, "_default", None)
+    urls, commands = [], []
+    listing = {"apiVersion": "v1", "kind": "PodList", "metadata": {"resourceVersion": "4711"},
+               "items": [recorded_pod(name) for name in OLD_PODS]}
+    stream = b"".join(json.dumps({"type": kind, "object": obj}).encode() + b"\n"
+                      for kind, obj in events)
+
+    def call_api(self, method, url, header_params=None, body=None, post_params=None,
+                 _request_timeout=None):
+        urls.append(f"{method} {url}")
+        assert url.startswith("https://127.0.0.1:6443/"), url  # the kubeconfig's server
+        watching = "watch=true" in url
+        return rest.RESTResponse(RecordedHTTPResponse(stream if watching
+                                                      else json.dumps(listing).encode()))
+
+    monkeypatch.setattr(client.ApiClient, "call_api", call_api)
+
+    class RecordedCluster:
+        @staticmethod
+        def pods():
+            return [type("Pod", (), {"name": name}) for name in OLD_PODS]
+
+    def run(command, **_):
+        commands.append(command)
+        return ""
+
+    namespace = {"run": run, "kc": RecordedCluster, "context": "kind-hello"}
+    for source in client_code():
+        exec(compile(source, CLIENT_SECTION, "exec"), namespace)
+    return urls, commands
+
+
+def test_the_client_section_runs_against_recorded_api_responses(monkeypatch, tmp_path):
+    urls, commands = run_client_section(monkeypatch, tmp_path, DELETE_EVENTS)
+    assert commands == [f"kubectl -n hello-microservices delete pod {VICTIM} --wait=false",
+                        "kubectl -n hello-microservices rollout status deployment/hello "
+                        "--timeout=180s"]
+    selector = "labelSelector=app.kubernetes.io/name%3Dhello"
+    assert [url.split("?")[0] for url in urls] == [
+        f"GET https://127.0.0.1:6443/api/v1/namespaces/{NAMESPACE}/pods"] * 3
+    assert all(selector in url for url in urls), urls
+    watch_url = urls[-1]  # from the list's resourceVersion, bounded by the server
+    assert {"watch=true", "resourceVersion=4711", "timeoutSeconds=180"} <= set(
+        watch_url.split("?")[1].split("&")), watch_url
+
+
+@pytest.mark.parametrize(("events", "message"), [
+    ([e for e in DELETE_EVENTS if e[0] != "DELETED"], f"no DELETED event for {VICTIM}"),
+    ([e for e in DELETE_EVENTS if e[1]["metadata"]["name"] != NEW_POD][:-1],
+     "not one Ready replacement"),
+    ([e for e in DELETE_EVENTS if e[1]["metadata"]["name"] == VICTIM] + [
+        e for e in DELETE_EVENTS if e[1]["metadata"]["name"] == NEW_POD], None),
+])
+def test_the_client_section_fails_when_the_events_do_not_show_self_healing(
+        monkeypatch, tmp_path, events, message):
+    """No DELETED, no replacement, or the replacement only after the DELETED: the
+    section's asserts fail (the last: the order assertion, which has no message)."""
+    with pytest.raises(AssertionError, match=message):
+        run_client_section(monkeypatch, tmp_path, events)
