@@ -17,11 +17,12 @@ import nbformat
 import pytest
 
 from tests.prereq import need
-from tutorial.prereqs import docker_problem
+from tutorial.prereqs import docker_problem, tool_problem
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ["02-multi-stage-image.ipynb", "03-run-the-container.ipynb",
              "04-redis-queue-and-replicas.ipynb", "05-kubernetes-objects.ipynb"]
+MEASURE = "07-measure-it.ipynb"  # the benchmark's builds and wrk runs, printed as typed
 
 
 def shown_commands(name: str) -> list[str]:
@@ -36,7 +37,7 @@ def shown_commands(name: str) -> list[str]:
     return lines
 
 
-@pytest.mark.parametrize("name", NOTEBOOKS)
+@pytest.mark.parametrize("name", [*NOTEBOOKS, MEASURE])
 def test_shown_commands_are_valid_shell_without_labels_or_random_names(name):
     commands = shown_commands(name)
     assert len(commands) > 10, commands
@@ -57,6 +58,16 @@ def test_read_only_commands_run_unchanged_from_the_repository_root(name):
     for command in sample:
         done = subprocess.run(["bash", "-c", command], cwd=ROOT, capture_output=True,
                               text=True, timeout=60)
+        assert done.returncode == 0, (command, done.stderr)
+
+
+def test_the_benchmark_go_builds_run_unchanged_from_the_repository_root():
+    need("go", tool_problem("go"))
+    builds = [c for c in shown_commands(MEASURE) if "go build" in c]
+    assert len(builds) == 2, builds
+    for command in builds:
+        done = subprocess.run(["bash", "-c", command], cwd=ROOT, capture_output=True,
+                              text=True, timeout=300)
         assert done.returncode == 0, (command, done.stderr)
 
 

@@ -110,3 +110,12 @@ def alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_run_shows_another_directory_as_a_subshell_typed_from_the_root(capsys):
+    from tutorial.shell import ROOT, run
+
+    assert run(["pwd"], cwd=ROOT / "bench" / "go-hello", quiet=True).strip() == str(
+        ROOT / "bench" / "go-hello")
+    run(["true"], cwd=ROOT, quiet=True)
+    assert capsys.readouterr().out.splitlines() == ["$ (cd bench/go-hello && pwd)", "$ true"]

@@ -16,9 +16,12 @@ import subprocess
 import sys
 import threading
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import ClassVar
 
 from tutorial.wait import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]  # where the printed commands are typed
 
 
 def _display(argv: Sequence[str]) -> str:
@@ -60,11 +63,15 @@ def run(
     """Run `command`, print `$ command` and its merged stdout/stderr live; return the output.
 
     `env` adds to (does not replace) the current environment, and so do leading
-    `NAME=value` words of a string command, as in a shell. Raises CommandFailed on a
-    non-zero exit when `check` is true, TimeoutExpired after `timeout` seconds.
+    `NAME=value` words of a string command, as in a shell. A `cwd` other than the
+    repository root (where printed commands are typed) shows as `(cd DIR && command)`.
+    Raises CommandFailed on a non-zero exit when `check` is true, TimeoutExpired after
+    `timeout` seconds.
     """
     argv = shlex.split(command) if isinstance(command, str) else list(command)
     shown = command if isinstance(command, str) else _display(argv)
+    if cwd is not None and Path(cwd).resolve() != ROOT:  # typed from the repository root
+        shown = f"(cd {shlex.quote(os.path.relpath(cwd, ROOT))} && {shown})"
     print(f"$ {shown}", flush=True)
     assignments, argv = _assignments(argv)
     proc = subprocess.Popen(
