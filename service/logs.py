@@ -77,25 +77,49 @@ def _buffered_stdout() -> io.TextIOWrapper:
                             errors="backslashreplace")
 
 
+class Formatter(logging.Formatter):
+    """logging.Formatter, with the time stamp formatted once a second instead of once a
+    line: `time.strftime` was a sixth of what an access line cost (profiled)."""
+
+    _second: int | None = None
+    _stamp = ""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        second = int(record.created)
+        if second != self._second:  # a new second: format it (the handler's lock is held)
+            self._stamp = super().formatTime(record, datefmt)
+            self._second = second
+        return self._stamp
+
+
 def setup_logging(level: str = "INFO") -> None:
     try:
         handler: logging.Handler = BatchedStreamHandler(_buffered_stdout())
     except (AttributeError, OSError, ValueError):  # stdout is no file (e.g. a test's capture)
         handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S")
+        Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S")
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Every record collects the caller's file and line, the thread, the process (and on
+    # 3.12+ the asyncio task); our format prints none of them. These switches, from the
+    # logging HOWTO's "Optimization" section, skip that work: a quarter of the cost of an
+    # access line (profiled).
+    logging._srcfile = None  # no sys._getframe() walk to find the caller
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    logging.logAsyncioTasks = False
+
+
+access_log = logging.getLogger("access")
 
 
 def log_request(handler: tornado.web.RequestHandler) -> None:
     """One access-log line per request (Tornado's default, on our logger and format)."""
     status = handler.get_status()
-    level = logging.INFO if status < 500 else logging.WARNING
     request = handler.request
-    logging.getLogger("access").log(
-        level, "%d %s %s %.1fms", status, request.method, request.uri,
-        1000.0 * request.request_time(),
+    access_log.log(
+        logging.INFO if status < 500 else logging.WARNING, "%d %s %s %.1fms",
+        status, request.method, request.uri, 1000.0 * request.request_time(),
     )
