@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from service.logs import FLUSH_DELAY, BatchedStreamHandler
+from service.logs import FLUSH_DELAY, BatchedStreamHandler, Formatter
 from tutorial.net import fetch
 from tutorial.wait import wait_until
 
@@ -71,6 +71,16 @@ def test_without_an_event_loop_every_line_goes_out_at_once(log):
     logger, stream = log
     logger.info("before the loop")
     assert stream.flushed == ["before the loop\n"]
+
+
+def test_the_formatter_writes_what_the_stdlib_one_writes_also_across_seconds():
+    fmt, datefmt = "%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S"
+    ours, stdlib = Formatter(fmt, datefmt), logging.Formatter(fmt, datefmt)
+    for created in (1000.1, 1000.9, 1001.0, 1000.5, 1062.0):  # same second, next, back
+        record = logging.makeLogRecord({"name": "access", "levelname": "INFO",
+                                        "msg": "200 GET / %.1fms", "args": (0.25,),
+                                        "created": created})
+        assert ours.format(record) == stdlib.format(record)
 
 
 def test_access_lines_reach_stdout_soon_and_all_of_them(start_service):
