@@ -7,10 +7,12 @@ checked here on every machine, against output recorded from the real tools.
 
 import json
 import shutil
+import subprocess
 
 import pytest
 
 from tests.prereq import need
+from tests.redis_server import RedisServer, redis_problem
 from tutorial import cluster as kc
 from tutorial.manifests import K8S_DIR, kustomize
 from tutorial.prereqs import tool_problem
@@ -288,27 +290,16 @@ def test_message_ids_are_read_from_the_envelopes_in_the_stream():
     assert kc.message_ids("[]") == set()
 
 
-def test_the_recorded_output_is_what_redis_cli_prints_today(tmp_path):
-    """Re-record with the installed redis-server, when there is one, and compare the shape."""
-    import subprocess
-    import time
-
-    if not (shutil.which("redis-server") and shutil.which("redis-cli")):
-        pytest.skip("no redis-server/redis-cli here to compare the recorded output with")
-    from tutorial.net import free_port
-
-    port = str(free_port())
-    server = subprocess.Popen(["redis-server", "--port", port, "--save", "",
-                               "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+def test_the_recorded_output_is_what_redis_cli_prints_today():
+    """Re-record with the installed redis-server and compare the shape."""
+    need("redis", redis_problem())
+    server = RedisServer().start()
     try:
         def cli(*args):
-            for _ in range(50):
-                done = subprocess.run(["redis-cli", "-p", port, "--json", *args],
-                                      capture_output=True, text=True, timeout=10)
-                if "Connection refused" not in done.stdout + done.stderr:
-                    return json.loads(done.stdout)
-                time.sleep(0.1)
-            raise AssertionError(done.stderr)
+            done = subprocess.run(["redis-cli", "-p", str(server.port), "--json", *args],
+                                  capture_output=True, text=True, timeout=10)
+            assert done.returncode == 0, done.stderr
+            return json.loads(done.stdout)
 
         for number in (1, 2, 3):
             envelope = {"id": f"m{number}", "body": f"message {number}", "served_by": "h"}
@@ -322,5 +313,4 @@ def test_the_recorded_output_is_what_redis_cli_prints_today(tmp_path):
         assert kc.message_ids(json.dumps(cli("XRANGE", "hello:queue", "-", "+"))) == {
             "m1", "m2", "m3"}
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        server.stop()
