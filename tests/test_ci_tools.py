@@ -34,7 +34,7 @@ OPTIONAL = {  # command -> what happens without it
     "minikube": "notebook 06: one of the cluster flavours it detects",
     "k3d": "notebook 06: one of the cluster flavours it detects",
 }
-SUBCOMMANDS = {"run"}  # argv lists of `docker` subcommands (tutorial/containers.py)
+SUBCOMMANDS = {"run"}  # argv lists of `docker` subcommands (tests/lab.py)
 BASE = {  # on every Debian system (Essential or Priority: required/important)
     "bash", "cat", "find", "git", "ip", "ldconfig", "dpkg", "ls", "readlink", "sed", "tar",
     "python3", "env", "id", "chroot", "diff",  # diff: diffutils, Essential in Debian

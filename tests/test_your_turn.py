@@ -1,7 +1,7 @@
 """The "your turn" cells of notebooks 01-04 and 07: each check fails a wrong answer in one
 sentence, without a traceback, and passes the folded solution.
 
-The judges (tutorial/your_turn.py) take the answer, or what a learner's command left
+The judges (notebooks/your_turn.py) take the answer, or what a learner's command left
 behind (Docker's data, a tar's size), so a wrong answer costs no Docker run here: the
 notebooks themselves, under nbval, run the real commands and the solutions.
 """
