@@ -34,7 +34,9 @@ import shlex
 import subprocess
 import types
 import typing
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pydantic
@@ -593,30 +595,30 @@ def test_06_waits_with_kubectl_not_with_hand_written_loops():
     assert 2 <= len(section) <= 4
 
 
+@dataclass
 class Instance:
     """A value of a known type (a client class, a model, str...)."""
 
-    def __init__(self, cls):
-        self.cls = cls
+    cls: Any
 
 
+@dataclass
 class ListOf:
-    def __init__(self, item):
-        self.item = item
+    item: Any
 
 
+@dataclass
 class Stream:
     """What `Watch().stream(func, ...)` yields: events about objects of type `item`."""
 
-    def __init__(self, item):
-        self.item = item
+    item: Any
 
 
+@dataclass
 class Event:
     """One event of a Stream: {"type": "ADDED"..., "object": item, "raw_object": dict}."""
 
-    def __init__(self, item):
-        self.item = item
+    item: Any
 
 
 class Method:
