@@ -118,4 +118,6 @@ def test_run_shows_another_directory_as_a_subshell_typed_from_the_root(capsys):
     assert run(["pwd"], cwd=ROOT / "bench" / "go-hello", quiet=True).strip() == str(
         ROOT / "bench" / "go-hello")
     run(["true"], cwd=ROOT, quiet=True)
-    assert capsys.readouterr().out.splitlines() == ["$ (cd bench/go-hello && pwd)", "$ true"]
+    start(["true"], cwd=ROOT / "bench").wait()
+    assert capsys.readouterr().out.splitlines() == [
+        "$ (cd bench/go-hello && pwd)", "$ true", "$ (cd bench && true) &"]

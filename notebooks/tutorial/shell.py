@@ -24,10 +24,14 @@ from tutorial.wait import wait_until
 ROOT = Path(__file__).resolve().parents[2]  # where the printed commands are typed
 
 
-def _display(argv: Sequence[str]) -> str:
-    """How the command reads when typed: `python`, not this machine's interpreter path."""
-    shown = ["python" if arg == sys.executable else arg for arg in argv]
-    return shlex.join(shown)
+def _display(command: str | Sequence[str], cwd: str | os.PathLike | None) -> str:
+    """How the command reads when typed at the repository root: `python`, not this
+    machine's interpreter path; another directory as `(cd DIR && command)`."""
+    shown = command if isinstance(command, str) else shlex.join(
+        "python" if arg == sys.executable else arg for arg in command)
+    if cwd is not None and Path(cwd).resolve() != ROOT:
+        shown = f"(cd {shlex.quote(os.path.relpath(cwd, ROOT))} && {shown})"
+    return shown
 
 
 def _assignments(argv: Sequence[str]) -> tuple[dict[str, str], list[str]]:
@@ -69,9 +73,7 @@ def run(
     `timeout` seconds.
     """
     argv = shlex.split(command) if isinstance(command, str) else list(command)
-    shown = command if isinstance(command, str) else _display(argv)
-    if cwd is not None and Path(cwd).resolve() != ROOT:  # typed from the repository root
-        shown = f"(cd {shlex.quote(os.path.relpath(cwd, ROOT))} && {shown})"
+    shown = _display(command, cwd)
     print(f"$ {shown}", flush=True)
     assignments, argv = _assignments(argv)
     proc = subprocess.Popen(
@@ -117,7 +119,7 @@ class Background:
         command such as `make lab`, whose children a signal to it alone may not reach).
         `stderr_apart`: stderr is kept in `error_lines`, not merged into `lines`."""
         argv = shlex.split(command) if isinstance(command, str) else list(command)
-        self.command = command if isinstance(command, str) else _display(argv)
+        self.command = _display(command, cwd)
         if echo:
             print(f"$ {self.command} &", flush=True)
         self.group = group
