@@ -7,9 +7,8 @@ from pathlib import Path
 
 import nbformat
 
-from tutorial.net import Response, fetch, free_port
+from tutorial.net import fetch, free_port, wait_for_http
 from tutorial.shell import start
-from tutorial.wait import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,8 +19,7 @@ def test_make_lab_serves_on_loopback_with_a_token():
     lab = start(["make", "--no-print-directory", "lab", f"LAB_PORT={port}"], cwd=ROOT,
                 echo=False, group=True)
     try:
-        api = wait_until(lambda: answer(f"http://127.0.0.1:{port}/api"), 60,
-                         "JupyterLab answering /api")
+        api = wait_for_http(f"http://127.0.0.1:{port}/api", timeout=60, status=None)
         assert api.status == 200
         assert "version" in api.json()
         # Without the token the contents API is closed...
@@ -32,12 +30,6 @@ def test_make_lab_serves_on_loopback_with_a_token():
     assert re.search(rf"http://127\.0\.0\.1:{port}/lab\?token=[0-9a-f]{{16,}}", lab.output), \
         lab.output
 
-
-def answer(url: str) -> Response | None:
-    try:
-        return fetch(url, timeout=2)
-    except OSError:
-        return None
 
 
 def kernel_metadata() -> dict:
