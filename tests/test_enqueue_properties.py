@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from service.enqueue import MAX_JSON_DEPTH
@@ -62,7 +62,8 @@ def expected_status(content_type: str, body: bytes) -> int:
         text = body.decode("utf-8")
         if media.strip().lower() == "application/json":
             value = json.loads(text, parse_constant=not_json_constant)
-            if depth(value) > MAX_JSON_DEPTH or "Infinity" in json.dumps(value):
+            json.dumps(value, allow_nan=False)  # ValueError: a number overflowed (1e999)
+            if depth(value) > MAX_JSON_DEPTH:
                 return 400
     except (ValueError, RecursionError):
         return 400
@@ -72,6 +73,8 @@ def expected_status(content_type: str, body: bytes) -> int:
 @settings(max_examples=150, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(content_type=content_types, body=bodies)
+# Found by a CI run: a *string* "Infinity" is valid JSON (only the number is not).
+@example(content_type="application/json", body=b'{"Infinity": null}')
 def test_status_is_exactly_what_the_input_deserves(service_url, redis_client, queue_key,
                                                    content_type, body):
     headers = {"Content-Type": content_type} if content_type else {}
